@@ -1,0 +1,1 @@
+/* filter/config.c - not written yet */

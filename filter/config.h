@@ -1,0 +1,1 @@
+/* filter/config.h - not written yet */

@@ -1,0 +1,1 @@
+/* filter/json_out.c - not written yet */

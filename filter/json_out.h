@@ -1,0 +1,1 @@
+/* filter/json_out.h - not written yet */

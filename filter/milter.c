@@ -1,0 +1,1 @@
+/* filter/milter.c - not written yet */

@@ -1,0 +1,1 @@
+/* filter/milter.h - not written yet */

@@ -1,0 +1,1 @@
+/* policy/authres.c - not written yet */

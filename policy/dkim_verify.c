@@ -1,0 +1,1 @@
+/* policy/dkim_verify.c - not written yet */

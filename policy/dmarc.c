@@ -1,0 +1,1 @@
+/* policy/dmarc.c - not written yet */

@@ -1,0 +1,1 @@
+/* policy/dmarc_record.c - not written yet */

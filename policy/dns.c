@@ -1,0 +1,1 @@
+/* policy/dns.c - not written yet */

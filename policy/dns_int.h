@@ -1,0 +1,1 @@
+/* policy/dns_int.h - not written yet */

@@ -1,0 +1,1 @@
+/* policy/dns_zone.c - not written yet */

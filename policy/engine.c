@@ -1,0 +1,1 @@
+/* policy/engine.c - not written yet */

@@ -1,0 +1,1 @@
+/* policy/engine_int.h - not written yet */

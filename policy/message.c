@@ -1,0 +1,1 @@
+/* policy/message.c - not written yet */

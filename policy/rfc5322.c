@@ -1,0 +1,1 @@
+/* policy/rfc5322.c - not written yet */

@@ -1,0 +1,1 @@
+/* policy/spf.c - not written yet */

@@ -1,0 +1,1 @@
+/* policy/spf_int.h - not written yet */

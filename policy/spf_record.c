@@ -1,0 +1,1 @@
+/* policy/spf_record.c - not written yet */

@@ -1,0 +1,1 @@
+/* policy/verdict.c - not written yet */
