@@ -1,1 +1,726 @@
-/* filter/config.c - not written yet */
+/*
+ * NAME
+ *	config - mailauthd configuration file to struct ma_config
+ * SYNOPSIS
+ *	#include "config.h"
+ * DESCRIPTION
+ *	"Key value" lines; '#' starts a comment at the start of a line or
+ *	after white space; keys are case-insensitive; the value is the rest
+ *	of the line, trimmed. The key table below is the only list of keys:
+ *	each entry has a name, a type, a default and a setter that checks
+ *	the value. Unknown keys, bad values and a key given twice (except
+ *	the repeatable ones) are errors naming file:line. Everything is
+ *	checked at load (and by mailauthd -n), never on the message path.
+ * MEMORY
+ *	struct ma_config owns its strings; ma_config_free releases them.
+ * LIMITS
+ *	MA_LIMIT_CONFIG_LINE bytes per line, MA_LIMIT_CONFIG_LIST entries
+ *	per list.
+ * DIAGNOSTICS
+ *	MA_ERR_SYNTAX/IO/LIMIT with the reason in err.
+ * THREADS
+ *	Load before serving; a loaded configuration is read-only.
+ * SEE ALSO
+ *	mailauthd.conf(5)
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <mailauth/dns.h>
+#include <mailauth/log.h>
+#include "cfg.h"
+#include "ma_limits.h"
+
+enum key_type { T_STR, T_BOOL, T_UINT, T_MSEC, T_LIST, T_REPEAT, T_CIDRS,
+	T_ACTION, T_FACILITY };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	const char *def;		/* default as text, NULL: unset */
+	const char *help;		/* one line for the man page and -n -v */
+	unsigned max;			/* T_UINT/T_MSEC upper bound */
+};
+
+/*
+ * The key table. Order = order of mailauthd.conf(5) and of -n -v output.
+ */
+static const struct key keys[] = {
+	{"Socket", T_STR, MA_DEFAULT_SOCKET,
+	 "milter socket: inet:PORT@ADDR, inet6:PORT@ADDR or unix:PATH", 0},
+	{"PidFile", T_STR, NULL, "write the process id to this file", 0},
+	{"UserID", T_STR, NULL,
+	 "user[:group] to switch to after opening the socket", 0},
+	{"SyslogFacility", T_FACILITY, "mail", "syslog facility", 0},
+	{"LogWhy", T_BOOL, "no", "log debug detail", 0},
+	{"AuthservID", T_STR, NULL,
+	 "authserv-id of our Authentication-Results (default: host name)", 0},
+	{"Hostname", T_STR, NULL,
+	 "this host's name for SPF %{r} (default: host name)", 0},
+	{"Nameservers", T_LIST, NULL,
+	 "resolvers as addr[@port], comma separated (default: resolv.conf)", 0},
+	{"DNSTimeout", T_MSEC, "5", "seconds per DNS query (suffix ms allowed)",
+	 600000},
+	{"DNSZoneFile", T_REPEAT, NULL,
+	 "local zone data (name TTL IN TYPE rdata lines), repeatable", 0},
+	{"DNSOffline", T_BOOL, "no",
+	 "answer only from DNSZoneFile data, never the network", 0},
+	{"TrustAnchorFile", T_STR, NULL, "DNSSEC trust anchor file", 0},
+	{"DNSQueryBudget", T_UINT, "64", "DNS queries allowed per message",
+	 10000},
+	{"MessageDNSTimeout", T_MSEC, "30",
+	 "seconds of DNS time allowed per message", 3600000},
+	{"RejectFailures", T_BOOL, "yes",
+	 "act on DMARC reject/quarantine (no: monitor, log only)", 0},
+	{"TemperrorAction", T_ACTION, "accept",
+	 "DMARC temperror: accept (and mark) or tempfail", 0},
+	{"InternalErrorAction", T_ACTION, "tempfail",
+	 "when a message cannot be judged: tempfail, accept or reject", 0},
+	{"InternalHosts", T_CIDRS, "127.0.0.0/8, ::1",
+	 "clients whose mail is outbound (CIDR list or file:PATH)", 0},
+	{"AuthenticatedClientsInternal", T_BOOL, "yes",
+	 "SMTP-authenticated sessions are outbound", 0},
+	{"SPFCheckHELO", T_BOOL, "yes", "also check the HELO identity", 0},
+	{"RemoveForgedAuthResults", T_BOOL, "yes",
+	 "delete Authentication-Results fields carrying our AuthservID", 0},
+	{"MinimumKeyBits", T_UINT, "1024",
+	 "smallest RSA key accepted (RFC 8301: 1024)", 16384},
+	{"AllowSHA1", T_BOOL, "no", "accept rsa-sha1 signatures (RFC 8301: no)", 0},
+	{"MaxSignatures", T_UINT, "10", "DKIM signatures evaluated per message",
+	 100},
+};
+
+#define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* per-configuration state behind struct ma_config */
+struct config_priv {
+	struct ma_config pub;
+	char   *raw[N_KEYS];		/* effective value text */
+	int	seen[N_KEYS];		/* set from the file */
+};
+
+#define PRIV(c)	((struct config_priv *) (c))
+
+/* find_key - table index of a key name, or -1 */
+static int
+find_key(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < N_KEYS; i++)
+		if (strcasecmp(keys[i].name, name) == 0)
+			return ((int) i);
+	return (-1);
+}
+
+/* parse_uint - range-checked unsigned decimal */
+static int
+parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v;
+	char   *end;
+
+	if (!isdigit((unsigned char) *s))
+		return (-1);
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return (-1);
+	*out = (unsigned) v;
+	return (0);
+}
+
+/* parse_msec - "N" seconds or "Nms" milliseconds */
+static int
+parse_msec(const char *s, unsigned max, unsigned *out)
+{
+	char	num[32];
+	size_t	n = strspn(s, "0123456789");
+	unsigned v;
+	unsigned long long ms;
+
+	if (n == 0 || n >= sizeof(num))
+		return (-1);
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (parse_uint(num, UINT_MAX, &v) < 0)
+		return (-1);
+	if (strcmp(s + n, "ms") == 0)
+		ms = v;
+	else if (s[n] == '\0' || strcmp(s + n, "s") == 0)
+		ms = (unsigned long long) v * 1000;
+	else
+		return (-1);
+	if (ms > max)
+		return (-1);
+	*out = (unsigned) ms;
+	return (0);
+}
+
+/* parse_bool - yes/no words */
+static int
+parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	size_t	i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return (*out = 1, 0);
+		if (strcasecmp(s, no[i]) == 0)
+			return (*out = 0, 0);
+	}
+	return (-1);
+}
+
+/* split_list - comma/space separated words into a NULL-terminated vector */
+static char **
+split_list(const char *s, size_t *n_out)
+{
+	char  **v = NULL, **nv;
+	size_t	n = 0, len;
+	const char *p = s;
+
+	for (;;) {
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, ", \t");
+		if (n >= MA_LIMIT_CONFIG_LIST
+		    || (nv = realloc(v, (n + 2) * sizeof(*v))) == NULL)
+			goto fail;
+		v = nv;
+		if ((v[n] = strndup(p, len)) == NULL)
+			goto fail;
+		v[++n] = NULL;
+		p += len;
+	}
+	*n_out = n;
+	if (v == NULL)
+		v = calloc(1, sizeof(*v));
+	return (v);
+fail:
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	return (NULL);
+}
+
+/* free_vec - free a NULL-terminated vector */
+static void
+free_vec(char ***vp)
+{
+	char  **v = *vp;
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+	*vp = NULL;
+}
+
+/* load_cidrs - InternalHosts from a list or file:PATH */
+static int
+load_cidrs(struct ma_cidr_list *l, const char *value, char *err, size_t errlen)
+{
+	char  **v;
+	size_t	n, i;
+	int	rc = 0;
+
+	ma_cidr_list_clear(l);
+	if (strncmp(value, "file:", 5) == 0 || value[0] == '/') {
+		const char *path = value[0] == '/' ? value : value + 5;
+		FILE   *fp = fopen(path, "r");
+		char	line[512];
+		unsigned lineno = 0;
+
+		if (fp == NULL) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return (-1);
+		}
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			char   *p = line, *e;
+
+			lineno++;
+			p += strspn(p, " \t");
+			if ((e = strpbrk(p, "#\r\n")) != NULL)
+				*e = '\0';
+			for (e = p + strlen(p); e > p && isspace((unsigned char) e[-1]); e--)
+				e[-1] = '\0';
+			if (*p == '\0')
+				continue;
+			if (ma_cidr_list_add(l, p) != MA_OK) {
+				snprintf(err, errlen, "%s:%u: bad address or network \"%.64s\"",
+					 path, lineno, p);
+				rc = -1;
+				break;
+			}
+		}
+		fclose(fp);
+		return (rc);
+	}
+	if ((v = split_list(value, &n)) == NULL) {
+		snprintf(err, errlen, "list too long or out of memory");
+		return (-1);
+	}
+	for (i = 0; i < n; i++)
+		if (ma_cidr_list_add(l, v[i]) != MA_OK) {
+			snprintf(err, errlen, "bad address or network \"%.64s\"", v[i]);
+			rc = -1;
+			break;
+		}
+	free_vec(&v);
+	return (rc);
+}
+
+/* parse_action - accept/tempfail/reject */
+static int
+parse_action(const char *s, enum ma_action *out)
+{
+	if (strcasecmp(s, "accept") == 0)
+		*out = MA_ACTION_ACCEPT;
+	else if (strcasecmp(s, "tempfail") == 0)
+		*out = MA_ACTION_TEMPFAIL;
+	else if (strcasecmp(s, "reject") == 0)
+		*out = MA_ACTION_REJECT;
+	else
+		return (-1);
+	return (0);
+}
+
+/* parse_facility - syslog facility name */
+static int
+parse_facility(const char *s, int *out)
+{
+	static const struct {
+		const char *name;
+		int	fac;
+	} f[] = {
+		{"mail", LOG_MAIL}, {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+		{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+		{"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
+		{"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+		{"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (strcasecmp(s, f[i].name) == 0)
+			return (*out = f[i].fac, 0);
+	return (-1);
+}
+
+/* apply - check a value and store it into the typed field */
+static int
+apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
+{
+	const struct key *key = &keys[k];
+	struct ma_policy_config *p = &c->policy;
+	char  **vec;
+	size_t	n;
+	unsigned u = 0;
+	int	b = 0;
+
+#define BAD(what) do { snprintf(err, errlen, "%s: %s \"%.64s\"", key->name, \
+			   what, value); return (-1); } while (0)
+	switch (key->type) {
+	case T_BOOL:
+		if (parse_bool(value, &b) < 0)
+			BAD("expected yes or no, got");
+		break;
+	case T_UINT:
+		if (parse_uint(value, key->max, &u) < 0)
+			BAD("expected a number in range, got");
+		break;
+	case T_MSEC:
+		if (parse_msec(value, key->max, &u) < 0)
+			BAD("expected seconds (or Nms) in range, got");
+		break;
+	default:
+		break;
+	}
+#define IS(want) (strcmp(key->name, want) == 0)
+	if (IS("Socket")) {
+		if (strncmp(value, "inet:", 5) != 0 && strncmp(value, "inet6:", 6) != 0
+		    && strncmp(value, "unix:", 5) != 0 && strncmp(value, "local:", 6) != 0
+		    && value[0] != '/')
+			BAD("expected inet:PORT@ADDR, inet6:PORT@ADDR or unix:PATH, got");
+		free(c->socket);
+		c->socket = strdup(value);
+	} else if (IS("PidFile")) {
+		free(c->pid_file);
+		c->pid_file = strdup(value);
+	} else if (IS("UserID")) {
+		free(c->user_id);
+		c->user_id = strdup(value);
+	} else if (IS("SyslogFacility")) {
+		if (parse_facility(value, &c->syslog_facility) < 0)
+			BAD("unknown facility");
+	} else if (IS("LogWhy")) {
+		c->log_why = b;
+	} else if (IS("AuthservID")) {
+		if (*value == '\0' || strpbrk(value, " \t;()\"\\") != NULL)
+			BAD("must be one token without ; ( ) or quotes, got");
+		free((char *) p->authserv_id);
+		p->authserv_id = strdup(value);
+	} else if (IS("Hostname")) {
+		free((char *) p->receiver);
+		p->receiver = strdup(value);
+	} else if (IS("Nameservers")) {
+		if ((vec = split_list(value, &n)) == NULL)
+			BAD("list too long in");
+		for (size_t i = 0; i < n; i++) {
+			char	addr[64];
+			const char *at = strchr(vec[i], '@');
+			size_t	alen = at ? (size_t) (at - vec[i]) : strlen(vec[i]);
+			struct ma_ip ip;
+			unsigned port;
+
+			if (alen >= sizeof(addr)) {
+				free_vec(&vec);
+				BAD("bad nameserver in");
+			}
+			memcpy(addr, vec[i], alen);
+			addr[alen] = '\0';
+			if (ma_ip_parse(addr, &ip) != MA_OK
+			    || (at && parse_uint(at + 1, 65535, &port) < 0)) {
+				free_vec(&vec);
+				BAD("expected addr[@port] entries, got");
+			}
+		}
+		free_vec(&c->nameservers);
+		c->nameservers = n ? vec : NULL;
+		if (n == 0)
+			free_vec(&vec);
+	} else if (IS("DNSTimeout")) {
+		if (u == 0)
+			BAD("must be positive, got");
+		c->dns_timeout_ms = u;
+	} else if (IS("DNSZoneFile")) {
+		size_t	cnt = 0;
+
+		while (c->zone_files && c->zone_files[cnt])
+			cnt++;
+		if (cnt >= 64)
+			BAD("too many zone files at");
+		vec = realloc(c->zone_files, (cnt + 2) * sizeof(*vec));
+		if (vec == NULL)
+			BAD("out of memory at");
+		c->zone_files = vec;
+		vec[cnt] = strdup(value);
+		vec[cnt + 1] = NULL;
+	} else if (IS("DNSOffline")) {
+		c->dns_offline = b;
+	} else if (IS("TrustAnchorFile")) {
+		free(c->trust_anchor_file);
+		c->trust_anchor_file = strdup(value);
+	} else if (IS("DNSQueryBudget")) {
+		if (u == 0)
+			BAD("must be positive, got");
+		p->dns_max_queries = u;
+	} else if (IS("MessageDNSTimeout")) {
+		p->message_dns_ms = u;
+	} else if (IS("RejectFailures")) {
+		p->reject_failures = b;
+	} else if (IS("TemperrorAction")) {
+		if (parse_action(value, &p->on_temperror) < 0
+		    || p->on_temperror == MA_ACTION_REJECT)
+			BAD("expected accept or tempfail, got");
+	} else if (IS("InternalErrorAction")) {
+		if (parse_action(value, &p->on_error) < 0)
+			BAD("expected tempfail, accept or reject, got");
+	} else if (IS("InternalHosts")) {
+		if (load_cidrs(&p->internal_hosts, value, err, errlen) < 0)
+			return (-1);
+	} else if (IS("AuthenticatedClientsInternal")) {
+		p->auth_is_internal = b;
+	} else if (IS("SPFCheckHELO")) {
+		p->spf_helo = b;
+	} else if (IS("RemoveForgedAuthResults")) {
+		p->remove_forged_ar = b;
+	} else if (IS("MinimumKeyBits")) {
+		p->dkim_min_key_bits = u;
+	} else if (IS("AllowSHA1")) {
+		p->dkim_allow_sha1 = b;
+	} else if (IS("MaxSignatures")) {
+		if (u == 0)
+			BAD("must be positive, got");
+		p->dkim_max_signatures = u;
+	} else {
+		snprintf(err, errlen, "%s: key without a setter (bug)", key->name);
+		return (-1);
+	}
+#undef IS
+#undef BAD
+	return (0);
+}
+
+/* ma_config_set - set one key */
+enum ma_status
+ma_config_set(struct ma_config *c, const char *key, const char *value,
+	      char *err, size_t errlen)
+{
+	struct config_priv *cp = PRIV(c);
+	int	k = find_key(key);
+	char   *raw;
+
+	if (k < 0) {
+		snprintf(err, errlen, "unknown key \"%.64s\"", key);
+		return (MA_ERR_SYNTAX);
+	}
+	if (apply(c, k, value, err, errlen) < 0)
+		return (MA_ERR_SYNTAX);
+	if (keys[k].type == T_REPEAT && cp->raw[k] != NULL)
+		raw = malloc(strlen(cp->raw[k]) + strlen(value) + 3);
+	else
+		raw = malloc(strlen(value) + 1);
+	if (raw == NULL)
+		return (MA_ERR_NOMEM);
+	if (keys[k].type == T_REPEAT && cp->raw[k] != NULL)
+		(void) snprintf(raw, strlen(cp->raw[k]) + strlen(value) + 3,
+				"%s, %s", cp->raw[k], value);
+	else
+		memcpy(raw, value, strlen(value) + 1);
+	free(cp->raw[k]);
+	cp->raw[k] = raw;
+	return (MA_OK);
+}
+
+/* host_name - this host's name, for AuthservID and Hostname defaults */
+static char *
+host_name(void)
+{
+	char	h[256];
+
+	if (gethostname(h, sizeof(h)) != 0 || h[0] == '\0')
+		return (strdup("localhost"));
+	h[sizeof(h) - 1] = '\0';
+	return (strdup(h));
+}
+
+/* ma_config_new_defaults - every default */
+enum ma_status
+ma_config_new_defaults(struct ma_config **out, char *err, size_t errlen)
+{
+	struct config_priv *cp;
+	struct ma_config *c;
+	size_t	i;
+
+	*out = NULL;
+	if ((cp = calloc(1, sizeof(*cp))) == NULL)
+		return (MA_ERR_NOMEM);
+	c = &cp->pub;
+	c->syslog_facility = LOG_MAIL;
+	c->policy.on_error = MA_ACTION_TEMPFAIL;
+	for (i = 0; i < N_KEYS; i++) {
+		if (keys[i].def == NULL)
+			continue;
+		if (ma_config_set(c, keys[i].name, keys[i].def, err, errlen) != MA_OK) {
+			ma_config_free(&c);
+			return (MA_ERR_INTERNAL);
+		}
+	}
+	if (c->policy.authserv_id == NULL)
+		c->policy.authserv_id = host_name();
+	if (c->policy.receiver == NULL)
+		c->policy.receiver = host_name();
+	if (c->policy.authserv_id == NULL || c->policy.receiver == NULL) {
+		ma_config_free(&c);
+		return (MA_ERR_NOMEM);
+	}
+	*out = c;
+	return (MA_OK);
+}
+
+/* trim - strip comment and surrounding white space in place */
+static char *
+trim(char *s)
+{
+	char   *e, *h;
+
+	s += strspn(s, " \t");
+	for (h = s; (h = strchr(h, '#')) != NULL; h++)
+		if (h == s || h[-1] == ' ' || h[-1] == '\t') {
+			*h = '\0';
+			break;
+		}
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char) e[-1]))
+		*--e = '\0';
+	return (s);
+}
+
+/* ma_config_load - defaults, then the file */
+enum ma_status
+ma_config_load(const char *path, struct ma_config **out, char *err,
+	       size_t errlen)
+{
+	struct ma_config *c;
+	struct config_priv *cp;
+	char	line[MA_LIMIT_CONFIG_LINE + 2], msg[512];
+	unsigned lineno = 0;
+	enum ma_status st;
+	FILE   *fp;
+
+	*out = NULL;
+	if ((st = ma_config_new_defaults(&c, err, errlen)) != MA_OK)
+		return (st);
+	if (path == NULL) {
+		*out = c;
+		return (MA_OK);
+	}
+	cp = PRIV(c);
+	if ((c->path = strdup(path)) == NULL) {
+		ma_config_free(&c);
+		return (MA_ERR_NOMEM);
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		ma_config_free(&c);
+		return (MA_ERR_IO);
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char   *s, *v;
+		size_t	len = strlen(line);
+		int	k;
+
+		lineno++;
+		if (len > MA_LIMIT_CONFIG_LINE || (len == sizeof(line) - 1
+						   && line[len - 1] != '\n')) {
+			snprintf(err, errlen, "%s:%u: line longer than %d bytes",
+				 path, lineno, MA_LIMIT_CONFIG_LINE);
+			st = MA_ERR_LIMIT;
+			break;
+		}
+		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+			snprintf(err, errlen, "%s:%u: NUL byte", path, lineno);
+			st = MA_ERR_SYNTAX;
+			break;
+		}
+		s = trim(line);
+		if (*s == '\0')
+			continue;
+		v = s + strcspn(s, " \t");
+		if (*v != '\0')
+			*v++ = '\0';
+		v += strspn(v, " \t");
+		if ((k = find_key(s)) < 0) {
+			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\"",
+				 path, lineno, s);
+			st = MA_ERR_SYNTAX;
+			break;
+		}
+		if (*v == '\0') {
+			snprintf(err, errlen, "%s:%u: %s: missing value",
+				 path, lineno, keys[k].name);
+			st = MA_ERR_SYNTAX;
+			break;
+		}
+		if (cp->seen[k] && keys[k].type != T_REPEAT) {
+			snprintf(err, errlen, "%s:%u: %s given twice",
+				 path, lineno, keys[k].name);
+			st = MA_ERR_SYNTAX;
+			break;
+		}
+		cp->seen[k] = 1;
+		if ((st = ma_config_set(c, s, v, msg, sizeof(msg))) != MA_OK) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+			break;
+		}
+	}
+	if (st == MA_OK && ferror(fp)) {
+		snprintf(err, errlen, "%s: read error", path);
+		st = MA_ERR_IO;
+	}
+	fclose(fp);
+	if (st != MA_OK) {
+		ma_config_free(&c);
+		return (st);
+	}
+	*out = c;
+	return (MA_OK);
+}
+
+/* ma_config_build_engine - resolver and engine for this configuration */
+enum ma_status
+ma_config_build_engine(const struct ma_config *c, struct ma_engine **out,
+		       char *err, size_t errlen)
+{
+	struct ma_dns_options opt;
+	struct ma_dns *dns;
+	enum ma_status st;
+	size_t	i;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.nameservers = (const char *const *) c->nameservers;
+	opt.timeout_ms = c->dns_timeout_ms;
+	opt.offline = c->dns_offline;
+	opt.trust_anchor_file = c->trust_anchor_file;
+	if ((st = ma_dns_new(&opt, &dns, err, errlen)) != MA_OK)
+		return (st);
+	for (i = 0; c->zone_files && c->zone_files[i]; i++)
+		if ((st = ma_dns_load_zone_file(dns, c->zone_files[i], err,
+						errlen)) != MA_OK) {
+			ma_dns_free(&dns);
+			return (st);
+		}
+	return (ma_engine_new(&c->policy, dns, out, err, errlen));
+}
+
+/* ma_config_print - every key with its effective value */
+void
+ma_config_print(const struct ma_config *c, FILE *fp)
+{
+	const struct config_priv *cp = (const struct config_priv *) c;
+	size_t	i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		const char *v = cp->raw[i];
+
+		if (strcmp(keys[i].name, "AuthservID") == 0)
+			v = c->policy.authserv_id;
+		else if (strcmp(keys[i].name, "Hostname") == 0)
+			v = c->policy.receiver;
+		fprintf(fp, "# %s\n%s%s %s\n", keys[i].help, v ? "" : "#",
+			keys[i].name, v ? v : "(unset)");
+	}
+}
+
+/* ma_config_free - release */
+void
+ma_config_free(struct ma_config **cpp)
+{
+	struct ma_config *c;
+	struct config_priv *cp;
+	size_t	i;
+
+	if (cpp == NULL || (c = *cpp) == NULL)
+		return;
+	*cpp = NULL;
+	cp = PRIV(c);
+	for (i = 0; i < N_KEYS; i++)
+		free(cp->raw[i]);
+	free(c->path);
+	free(c->socket);
+	free(c->pid_file);
+	free(c->user_id);
+	free(c->trust_anchor_file);
+	free_vec(&c->nameservers);
+	free_vec(&c->zone_files);
+	free((char *) c->policy.authserv_id);
+	free((char *) c->policy.receiver);
+	ma_cidr_list_clear(&c->policy.internal_hosts);
+	free(cp);
+}

@@ -1,1 +1,13 @@
-/* filter/json_out.h - not written yet */
+/*
+ * NAME
+ *	json_out.h - a verdict as one JSON object (mailauth-check --json)
+ */
+#ifndef MAILAUTH_JSON_OUT_H
+#define MAILAUTH_JSON_OUT_H
+
+#include <mailauth/engine.h>
+
+/* ma_json_verdict - malloc'ed JSON text, or NULL when out of memory */
+char   *ma_json_verdict(const struct ma_verdict *v);
+
+#endif

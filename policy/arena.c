@@ -82,7 +82,7 @@ ma_arena_free(struct ma_arena **ap)
 void   *
 ma_arena_alloc(struct ma_arena *a, size_t size)
 {
-	const size_t align = sizeof(max_align_t);
+	const size_t align = _Alignof(max_align_t);
 	struct block *b;
 	size_t	need, bsize;
 	void   *p;

@@ -123,6 +123,9 @@ void	ma_msg_free(struct ma_msg **mp);
 /* ma_msg_mode - verify or outbound, known from MAIL FROM on */
 enum ma_msg_mode ma_msg_mode(const struct ma_msg *m);
 
+/* ma_msg_wants_body - whether body chunks matter (front ends may skip them) */
+int	ma_msg_wants_body(const struct ma_msg *m);
+
 const char *ma_action_str(enum ma_action a);	/* "accept", ... */
 
 #endif

@@ -1,0 +1,61 @@
+/*
+ * NAME
+ *	cfg.h - mailauthd configuration: file -> struct ma_config
+ * DESCRIPTION
+ *	"Key value" lines, '#' comments, keys case-insensitive. The key table
+ *	{name, type, default, check} in config.c is the only list of keys;
+ *	unknown keys are errors. A loaded configuration is immutable.
+ */
+#ifndef MAILAUTH_CONFIG_H
+#define MAILAUTH_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <mailauth/status.h>
+#include <mailauth/engine.h>
+
+#define MA_DEFAULT_SOCKET	"inet:8891@127.0.0.1"
+
+struct ma_config {
+	char   *path;			/* file loaded, or NULL: defaults */
+	char   *socket;			/* Socket (milter socket spec) */
+	char   *pid_file;		/* PidFile or NULL */
+	char   *user_id;		/* UserID or NULL */
+	int	syslog_facility;	/* SyslogFacility (LOG_MAIL) */
+	int	log_why;		/* LogWhy: debug lines */
+	char  **nameservers;		/* Nameservers; NULL-terminated or NULL */
+	unsigned dns_timeout_ms;	/* DNSTimeout (seconds in the file) */
+	char  **zone_files;		/* DNSZoneFile (repeatable); NULL-terminated */
+	int	dns_offline;		/* DNSOffline */
+	char   *trust_anchor_file;	/* TrustAnchorFile */
+	struct ma_policy_config policy;	/* what the engine needs */
+};
+
+/* ma_config_new_defaults - configuration with every default */
+enum ma_status ma_config_new_defaults(struct ma_config **out, char *err,
+				      size_t errlen);
+
+/* ma_config_load - defaults, then the file; errors name file:line */
+enum ma_status ma_config_load(const char *path, struct ma_config **out,
+			      char *err, size_t errlen);
+
+/* ma_config_set - set one key (file lines and command-line overrides) */
+enum ma_status ma_config_set(struct ma_config *c, const char *key,
+			     const char *value, char *err, size_t errlen);
+
+/*
+ * ma_config_build_engine - resolver (nameservers, zone files) and engine
+ * for this configuration. The engine copies what it needs; the
+ * configuration may be freed afterwards.
+ */
+enum ma_status ma_config_build_engine(const struct ma_config *c,
+				      struct ma_engine **out, char *err,
+				      size_t errlen);
+
+/* ma_config_free - free, clear *cp; takes NULL */
+void	ma_config_free(struct ma_config **cp);
+
+/* ma_config_print - every key with its value, as a config file (-n -v) */
+void	ma_config_print(const struct ma_config *c, FILE *fp);
+
+#endif

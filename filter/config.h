@@ -1,1 +1,0 @@
-/* filter/config.h - not written yet */

@@ -1,0 +1,54 @@
+/*
+ * NAME
+ *	ma_limits.h - named limits on everything that loops over input
+ * DESCRIPTION
+ *	Each limit cites the standard it follows or says why we chose it.
+ *	Hitting one gives a clear result (permerror, temperror, none), a
+ *	log line, never a crash.
+ */
+#ifndef MAILAUTH_LIMITS_H
+#define MAILAUTH_LIMITS_H
+
+/* Header block (RFC 5322 2.1.1 has line limits only; these are ours). */
+#define MA_LIMIT_HEADER_FIELDS		1000	/* fields kept per message */
+#define MA_LIMIT_HEADER_FIELD_BYTES	(64 * 1024) /* one field, folded */
+#define MA_LIMIT_HEADER_BYTES		(1024 * 1024) /* whole header block */
+#define MA_LIMIT_FROM_ADDRESSES		32	/* mailboxes in one From */
+#define MA_LIMIT_COMMENT_DEPTH		16	/* ours: nested comments (RFC 5322 3.2.2 sets none) */
+
+/* DKIM (RFC 6376 8.4 asks verifiers to bound signatures). */
+#define MA_LIMIT_DKIM_SIGNATURES	10	/* evaluated per message */
+#define MA_LIMIT_DKIM_KEY_RECORD	4096	/* bytes of a key TXT record */
+#define MA_DKIM_MIN_KEY_BITS		1024	/* RFC 8301 3.2 */
+
+/* SPF (RFC 7208 4.6.4). */
+#define MA_LIMIT_SPF_DNS_MECHANISMS	10	/* terms causing DNS queries */
+#define MA_LIMIT_SPF_VOID_LOOKUPS	2	/* NXDOMAIN/NODATA answers */
+#define MA_LIMIT_SPF_MX_PTR_NAMES	10	/* names per mx/ptr */
+#define MA_LIMIT_SPF_RECORD_BYTES	4096	/* ours: one record (RFC 7208 3.4 suggests < 512) */
+#define MA_LIMIT_SPF_TERMS		128	/* ours: terms per record */
+#define MA_LIMIT_SPF_MACRO_EXPANSION	253	/* RFC 7208 7.3: domain-spec after expansion */
+
+/* DMARC (RFC 9989). */
+#define MA_LIMIT_DMARC_RECORD_BYTES	2048	/* ours */
+#define MA_LIMIT_DMARC_TREEWALK		8	/* RFC 9989 4.10: at most 8 lookups */
+#define MA_LIMIT_DMARC_TAGS		32	/* ours */
+#define MA_LIMIT_DMARC_AUTHOR_DOMAINS	4	/* RFC 9989 11.5: From domains evaluated */
+#define MA_LIMIT_DMARC_LOOKUPS		64	/* ours: distinct _dmarc names per message */
+
+/* Authentication-Results (RFC 8601). */
+#define MA_LIMIT_AUTHRES_BYTES		(16 * 1024) /* our rendered field */
+#define MA_LIMIT_AR_VALUE_CHARS		128	/* one property value we print */
+
+/* DNS. */
+#define MA_DNS_TIMEOUT_DEFAULT_MS	5000
+#define MA_LIMIT_DNS_QUERIES		64	/* per message, default budget */
+#define MA_LIMIT_DNS_TXT_BYTES		(16 * 1024) /* one TXT RRset */
+#define MA_LIMIT_DNS_RRS		64	/* RRs taken from one answer */
+#define MA_LIMIT_ZONE_LINE		8192	/* local zone file line */
+
+/* Configuration. */
+#define MA_LIMIT_CONFIG_LINE		4096
+#define MA_LIMIT_CONFIG_LIST		1024	/* entries of a list key */
+
+#endif
