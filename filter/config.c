@@ -100,6 +100,7 @@ static const struct key keys[] = {
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
+#define CONFIG_FILE_MAX	(1024 * 1024)
 
 /* per-configuration state behind struct ma_config */
 struct config_priv {
@@ -562,17 +563,84 @@ trim(char *s)
 	return (s);
 }
 
+/* read_file - whole configuration file, bounded; NUL-terminated */
+static char *
+read_file(const char *path, size_t *len_out, char *err, size_t errlen)
+{
+	FILE   *fp;
+	char   *buf;
+	size_t	len;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	len = fread(buf, 1, CONFIG_FILE_MAX + 1, fp);
+	if (ferror(fp) || len > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", path, ferror(fp) ? "read error"
+			 : "file larger than 1 MB");
+		fclose(fp);
+		free(buf);
+		return (NULL);
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	*len_out = len;
+	return (buf);
+}
+
+/* load_line - one line of the file; 0 or -1 with err set */
+static enum ma_status
+load_line(struct ma_config *c, char *s, const char *path, unsigned lineno,
+	  char *err, size_t errlen)
+{
+	struct config_priv *cp = PRIV(c);
+	char	msg[512], *v;
+	enum ma_status st;
+	int	k;
+
+	s = trim(s);
+	if (*s == '\0')
+		return (MA_OK);
+	v = s + strcspn(s, " \t");
+	if (*v != '\0')
+		*v++ = '\0';
+	v += strspn(v, " \t");
+	if ((k = find_key(s)) < 0) {
+		snprintf(err, errlen, "%s:%u: unknown key \"%.64s\"", path, lineno, s);
+		return (MA_ERR_SYNTAX);
+	}
+	if (*v == '\0') {
+		snprintf(err, errlen, "%s:%u: %s: missing value", path, lineno,
+			 keys[k].name);
+		return (MA_ERR_SYNTAX);
+	}
+	if (cp->seen[k] && keys[k].type != T_REPEAT) {
+		snprintf(err, errlen, "%s:%u: %s given twice", path, lineno,
+			 keys[k].name);
+		return (MA_ERR_SYNTAX);
+	}
+	cp->seen[k] = 1;
+	if ((st = ma_config_set(c, s, v, msg, sizeof(msg))) != MA_OK)
+		snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+	return (st);
+}
+
 /* ma_config_load - defaults, then the file */
 enum ma_status
 ma_config_load(const char *path, struct ma_config **out, char *err,
 	       size_t errlen)
 {
 	struct ma_config *c;
-	struct config_priv *cp;
-	char	line[MA_LIMIT_CONFIG_LINE + 2], msg[512];
 	unsigned lineno = 0;
 	enum ma_status st;
-	FILE   *fp;
+	size_t	len, p = 0, e;
+	char   *text;
 
 	*out = NULL;
 	if ((st = ma_config_new_defaults(&c, err, errlen)) != MA_OK)
@@ -581,70 +649,33 @@ ma_config_load(const char *path, struct ma_config **out, char *err,
 		*out = c;
 		return (MA_OK);
 	}
-	cp = PRIV(c);
 	if ((c->path = strdup(path)) == NULL) {
 		ma_config_free(&c);
 		return (MA_ERR_NOMEM);
 	}
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((text = read_file(path, &len, err, errlen)) == NULL) {
 		ma_config_free(&c);
 		return (MA_ERR_IO);
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		char   *s, *v;
-		size_t	len = strlen(line);
-		int	k;
+	while (st == MA_OK && p < len) {
+		const char *nl = memchr(text + p, '\n', len - p);
 
+		e = nl ? (size_t) (nl - text) : len;
 		lineno++;
-		if (len > MA_LIMIT_CONFIG_LINE || (len == sizeof(line) - 1
-						   && line[len - 1] != '\n')) {
+		if (e - p > MA_LIMIT_CONFIG_LINE) {
 			snprintf(err, errlen, "%s:%u: line longer than %d bytes",
 				 path, lineno, MA_LIMIT_CONFIG_LINE);
 			st = MA_ERR_LIMIT;
-			break;
-		}
-		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+		} else if (memchr(text + p, '\0', e - p) != NULL) {
 			snprintf(err, errlen, "%s:%u: NUL byte", path, lineno);
 			st = MA_ERR_SYNTAX;
-			break;
+		} else {
+			text[e] = '\0';
+			st = load_line(c, text + p, path, lineno, err, errlen);
 		}
-		s = trim(line);
-		if (*s == '\0')
-			continue;
-		v = s + strcspn(s, " \t");
-		if (*v != '\0')
-			*v++ = '\0';
-		v += strspn(v, " \t");
-		if ((k = find_key(s)) < 0) {
-			snprintf(err, errlen, "%s:%u: unknown key \"%.64s\"",
-				 path, lineno, s);
-			st = MA_ERR_SYNTAX;
-			break;
-		}
-		if (*v == '\0') {
-			snprintf(err, errlen, "%s:%u: %s: missing value",
-				 path, lineno, keys[k].name);
-			st = MA_ERR_SYNTAX;
-			break;
-		}
-		if (cp->seen[k] && keys[k].type != T_REPEAT) {
-			snprintf(err, errlen, "%s:%u: %s given twice",
-				 path, lineno, keys[k].name);
-			st = MA_ERR_SYNTAX;
-			break;
-		}
-		cp->seen[k] = 1;
-		if ((st = ma_config_set(c, s, v, msg, sizeof(msg))) != MA_OK) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
-			break;
-		}
+		p = e + 1;
 	}
-	if (st == MA_OK && ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
-		st = MA_ERR_IO;
-	}
-	fclose(fp);
+	free(text);
 	if (st != MA_OK) {
 		ma_config_free(&c);
 		return (st);

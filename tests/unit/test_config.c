@@ -1,2 +1,213 @@
+/*
+ * test_config - configuration key table, file parsing, errors
+ */
+#include "config.h"
+
+#include <check.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "not written yet\n"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+
+/* write_tmp - configuration text into a temporary file */
+static char *
+write_tmp(const char *text, size_t len)
+{
+	static char path[64];
+	int	fd;
+
+	snprintf(path, sizeof(path), "/tmp/ma-test-config-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t) len);
+	close(fd);
+	return (path);
+}
+
+START_TEST(test_defaults)
+{
+	struct ma_config *c;
+	char	err[256];
+	struct ma_ip ip;
+
+	ck_assert_int_eq(ma_config_load(NULL, &c, err, sizeof(err)), MA_OK);
+	ck_assert_str_eq(c->socket, "inet:8891@127.0.0.1");
+	ck_assert_ptr_nonnull(c->policy.authserv_id);
+	ck_assert_int_eq(c->policy.reject_failures, 1);
+	ck_assert_int_eq(c->policy.on_temperror, MA_ACTION_ACCEPT);
+	ck_assert_int_eq(c->policy.on_error, MA_ACTION_TEMPFAIL);
+	ck_assert_uint_eq(c->dns_timeout_ms, 5000);
+	ck_assert_uint_eq(c->policy.dkim_min_key_bits, 1024);
+	ck_assert_int_eq(c->policy.dkim_allow_sha1, 0);
+	ck_assert_ptr_null(c->nameservers);
+	ma_ip_parse("127.3.4.5", &ip);
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 1);
+	ma_ip_parse("::1", &ip);
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 1);
+	ma_ip_parse("203.0.113.25", &ip);
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 0);
+	ma_config_free(&c);
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(test_file_values)
+{
+	static const char text[] =
+	    "# comment\n"
+	    "\n"
+	    "Socket unix:/run/mailauthd/sock   # trailing comment\n"
+	    "authservid mx.example.net\n"
+	    "Nameservers 127.0.0.1@5353, ::1\n"
+	    "DNSTimeout 300ms\n"
+	    "DNSZoneFile /tmp/a.zone\n"
+	    "DNSZoneFile /tmp/b.zone\n"
+	    "RejectFailures no\n"
+	    "TemperrorAction tempfail\n"
+	    "InternalHosts 10.0.0.0/8 192.0.2.1\n"
+	    "MinimumKeyBits 2048\n";
+	struct ma_config *c;
+	char	err[256];
+	char   *path = write_tmp(text, sizeof(text) - 1);
+
+	ck_assert_msg(ma_config_load(path, &c, err, sizeof(err)) == MA_OK, "%s", err);
+	ck_assert_str_eq(c->socket, "unix:/run/mailauthd/sock");
+	ck_assert_str_eq(c->policy.authserv_id, "mx.example.net");
+	ck_assert_str_eq(c->nameservers[0], "127.0.0.1@5353");
+	ck_assert_str_eq(c->nameservers[1], "::1");
+	ck_assert_ptr_null(c->nameservers[2]);
+	ck_assert_uint_eq(c->dns_timeout_ms, 300);
+	ck_assert_str_eq(c->zone_files[1], "/tmp/b.zone");
+	ck_assert_int_eq(c->policy.reject_failures, 0);
+	ck_assert_int_eq(c->policy.on_temperror, MA_ACTION_TEMPFAIL);
+	ck_assert_uint_eq(c->policy.internal_hosts.n, 2);
+	ck_assert_uint_eq(c->policy.dkim_min_key_bits, 2048);
+	ma_config_free(&c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_errors_name_file_and_line)
+{
+	static const struct {
+		const char *text;
+		const char *want;	/* substring of the error */
+	} t[] = {
+		{"Bogus yes\n", ":1: unknown key \"Bogus\""},
+		{"\nSocket\n", ":2: Socket: missing value"},
+		{"RejectFailures maybe\n", "expected yes or no"},
+		{"DNSTimeout 0\n", "must be positive"},
+		{"DNSTimeout 5 s\n", "expected seconds"},
+		{"DNSTimeout 99999999999999\n", "expected seconds"},
+		{"Socket tcp:1@x\n", "expected inet:PORT@ADDR"},
+		{"Nameservers 127.0.0.1@99999\n", "expected addr[@port]"},
+		{"Nameservers resolver.example\n", "expected addr[@port]"},
+		{"InternalHosts 10.0.0.0/33\n", "bad address or network"},
+		{"AuthservID mx; dkim=pass\n", "must be one token"},
+		{"Socket inet:1@127.0.0.1\nSocket inet:2@127.0.0.1\n", ":2: Socket given twice"},
+		{"TemperrorAction reject\n", "expected accept or tempfail"},
+		{"MinimumKeyBits 1000000\n", "expected a number in range"},
+		{"InternalHosts file:/nonexistent/hosts\n", "/nonexistent/hosts"},
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ma_config *c = NULL;
+		char	err[256] = "";
+		char   *path = write_tmp(t[i].text, strlen(t[i].text));
+
+		ck_assert_msg(ma_config_load(path, &c, err, sizeof(err)) != MA_OK,
+			      "case %zu accepted", i);
+		ck_assert_ptr_null(c);
+		ck_assert_msg(strstr(err, t[i].want) != NULL,
+			      "case %zu: got \"%s\", want \"%s\"", i, err, t[i].want);
+		unlink(path);
+	}
+}
+END_TEST
+
+START_TEST(test_hostile_lines)
+{
+	struct ma_config *c = NULL;
+	char	err[256];
+	char   *big = malloc(10000), *path;
+
+	memset(big, 'A', 9999);
+	big[9999] = '\n';
+	path = write_tmp(big, 10000);
+	ck_assert_int_eq(ma_config_load(path, &c, err, sizeof(err)), MA_ERR_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err, "line longer"));
+	unlink(path);
+	path = write_tmp("Socket inet:1@127.0.0.1\0junk\n", 30);
+	ck_assert_int_ne(ma_config_load(path, &c, err, sizeof(err)), MA_OK);
+	unlink(path);
+	ck_assert_int_eq(ma_config_load("/nonexistent/mailauthd.conf", &c, err,
+					sizeof(err)), MA_ERR_IO);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_internal_hosts_file)
+{
+	struct ma_config *c;
+	char	err[256], text[128];
+	char   *hosts = strdup(write_tmp("# internal\n10.1.0.0/16\n\n2001:db8::/32  # v6\n", 45));
+	char   *path;
+	struct ma_ip ip;
+
+	snprintf(text, sizeof(text), "InternalHosts file:%s\n", hosts);
+	path = write_tmp(text, strlen(text));
+	ck_assert_msg(ma_config_load(path, &c, err, sizeof(err)) == MA_OK, "%s", err);
+	ck_assert_uint_eq(c->policy.internal_hosts.n, 2);
+	ma_ip_parse("10.1.200.1", &ip);
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 1);
+	ma_ip_parse("127.0.0.1", &ip);	/* the list replaces the default */
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 0);
+	ma_config_free(&c);
+	unlink(path);
+	unlink(hosts);
+	free(hosts);
+}
+END_TEST
+
+START_TEST(test_print_lists_every_key)
+{
+	struct ma_config *c;
+	char	err[256], *out = NULL;
+	size_t	len = 0;
+	FILE   *fp = open_memstream(&out, &len);
+
+	ck_assert_int_eq(ma_config_load(NULL, &c, err, sizeof(err)), MA_OK);
+	ma_config_print(c, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(strstr(out, "\nSocket inet:8891@127.0.0.1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nRejectFailures yes\n"));
+	ck_assert_ptr_nonnull(strstr(out, "#Nameservers (unset)"));
+	free(out);
+	ma_config_free(&c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite  *s = suite_create("config");
+	TCase  *tc = tcase_create("core");
+	SRunner *sr;
+	int	failed;
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_file_values);
+	tcase_add_test(tc, test_errors_name_file_and_line);
+	tcase_add_test(tc, test_hostile_lines);
+	tcase_add_test(tc, test_internal_hosts_file);
+	tcase_add_test(tc, test_print_lists_every_key);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
