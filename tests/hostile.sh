@@ -1,2 +1,3 @@
 #!/bin/sh
-echo "not written yet"; exit 1
+# hostile.sh - run hostile.py with the Debian interpreter (python3-dnslib)
+exec /usr/bin/python3 "${top_srcdir:-.}/tests/hostile.py"
