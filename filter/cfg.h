@@ -58,4 +58,7 @@ void	ma_config_free(struct ma_config **cp);
 /* ma_config_print - every key with its value, as a config file (-n -v) */
 void	ma_config_print(const struct ma_config *c, FILE *fp);
 
+/* ma_config_print_man - roff list of every key (mailauthd.conf(5)) */
+void	ma_config_print_man(FILE *fp);
+
 #endif

@@ -729,6 +729,49 @@ ma_config_print(const struct ma_config *c, FILE *fp)
 	}
 }
 
+/* type_name - key type for the manual */
+static const char *
+type_name(enum key_type t)
+{
+	switch (t) {
+	case T_STR:
+		return ("string");
+	case T_BOOL:
+		return ("yes|no");
+	case T_UINT:
+		return ("number");
+	case T_MSEC:
+		return ("seconds (or Nms)");
+	case T_LIST:
+		return ("list");
+	case T_REPEAT:
+		return ("path, repeatable");
+	case T_CIDRS:
+		return ("CIDR list or file:PATH");
+	case T_ACTION:
+		return ("action");
+	case T_FACILITY:
+		return ("syslog facility");
+	}
+	return ("string");
+}
+
+/* ma_config_print_man - the KEYS section of mailauthd.conf(5), in roff */
+void
+ma_config_print_man(FILE *fp)
+{
+	size_t	i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		fprintf(fp, ".TP\n.B %s\n(%s; default: %s)\n.br\n%s\n",
+			keys[i].name, type_name(keys[i].type),
+			keys[i].def ? keys[i].def
+			: strcmp(keys[i].name, "AuthservID") == 0
+			|| strcmp(keys[i].name, "Hostname") == 0 ? "the host name"
+			: "unset", keys[i].help);
+	}
+}
+
 /* ma_config_free - release */
 void
 ma_config_free(struct ma_config **cpp)
