@@ -45,6 +45,7 @@
 #define MA_LIMIT_DNS_QUERIES		64	/* per message, default budget */
 #define MA_LIMIT_DNS_TXT_BYTES		(16 * 1024) /* one TXT RRset */
 #define MA_LIMIT_DNS_RRS		64	/* RRs taken from one answer */
+#define MA_LIMIT_DNS_CNAME_HOPS	8	/* ours: CNAMEs chased out of local data */
 #define MA_LIMIT_ZONE_LINE		8192	/* local zone file line */
 
 /* Configuration. */

@@ -36,6 +36,11 @@ struct ma_dmarc_record {
 	const char *rua;		/* raw value or NULL */
 	const char *ruf;
 	const char *fo;
+	/* additions (RFC 9989 4.10.1): p absent or invalid, or sp/np invalid */
+	int	bad_policy;
+	unsigned n_rua_valid;		/* syntactically valid URIs in rua */
+	unsigned n_ruf_valid;		/* ... in ruf */
+	const char *warning;		/* first discarded tag, or NULL */
 };
 
 struct ma_dmarc_input {
@@ -64,15 +69,23 @@ struct ma_dmarc_outcome {
 	const struct ma_dmarc_record *record; /* NULL if none found */
 	const char *reason;		/* short text */
 	const char *discovery;		/* "treewalk" */
+	/* additions */
+	size_t	n_author_domains;	/* distinct From domains evaluated */
+	int	author_exists;		/* 1 yes, 0 NXDOMAIN (np), -1 not checked */
+	unsigned dns_queries;		/* DMARC TXT and existence queries sent */
 };
 
 const char *ma_dmarc_result_str(enum ma_dmarc_result r);
-const char *ma_dmarc_policy_str(enum ma_dmarc_policy p); /* "none", ... */
+const char *ma_dmarc_policy_str(enum ma_dmarc_policy p); /* "none", ...;
+							   * UNSET: "unset" */
 
 /*
  * ma_dmarc_record_parse - parse one TXT record (RFC 9989 section 4.7).
  * MA_ERR_NOTFOUND when it is not a DMARC record (no "v=DMARC1" first),
- * MA_ERR_SYNTAX with *why for an invalid one.
+ * MA_ERR_SYNTAX with *why for an invalid one (a known tag given twice),
+ * MA_ERR_LIMIT past MA_LIMIT_DMARC_RECORD_BYTES or MA_LIMIT_DMARC_TAGS.
+ * Bad values of single tags are discarded (defaults, 4.8) and noted in
+ * out->warning; a missing/invalid p or invalid sp/np sets bad_policy.
  */
 enum ma_status ma_dmarc_record_parse(const char *txt, size_t len,
 				     struct ma_arena *arena,
