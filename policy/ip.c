@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include <mailauth/ip.h>
-#include "limits.h"
+#include "ma_limits.h"
 
 /* fold_mapped - ::ffff:a.b.c.d to IPv4 */
 static void
