@@ -39,10 +39,12 @@ struct ma_dkim_sig {
 
 struct ma_dkim_options {
 	time_t	now;			/* 0: real clock; else fixed "now" */
-	unsigned min_key_bits;		/* RSA; RFC 8301: 1024 */
+	unsigned min_key_bits;		/* RSA; 0: MA_DKIM_MIN_KEY_BITS (1024,
+					 * RFC 8301); 1: any size (tests) */
 	int	allow_sha1;		/* RFC 8301: 0 */
 	unsigned max_signatures;	/* 0: MA_LIMIT_DKIM_SIGNATURES */
-	unsigned clock_skew;		/* seconds tolerated for t= in the future */
+	unsigned clock_skew;		/* seconds tolerated for t= in the
+					 * future; 0: 300 */
 };
 
 /* ma_dkim_result_str - RFC 8601 result word */
