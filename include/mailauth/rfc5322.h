@@ -16,6 +16,9 @@ struct ma_arena;
  * obsolete syntax as far as RFC 5322 4.4 allows). Domains are lower case,
  * without trailing dot. MA_ERR_SYNTAX if no mailbox with a valid domain
  * can be taken out of it, MA_ERR_LIMIT past MA_LIMIT_FROM_ADDRESSES.
+ * Strict: one mailbox that does not parse, or whose domain is not valid
+ * (domain literal, U-label, bad label), makes the whole field
+ * MA_ERR_SYNTAX, so no domain hides behind a broken one.
  */
 enum ma_status ma_rfc5322_from_domains(const char *value, size_t len,
 				       struct ma_arena *arena,
