@@ -16,7 +16,7 @@
  *		spf=pass smtp.mailfrom=sender@example.com;
  *		spf=none smtp.helo=mail.example.com;
  *		dmarc=pass (p=reject dis=none) header.from=example.com
- *		polrec.p=reject
+ *		policy.dmarc=reject polrec.p=reject
  *
  *	Resinfos are separated by ";" CRLF TAB; inside a resinfo we fold
  *	(CRLF TAB) before an element that would take the line past 78
@@ -24,10 +24,11 @@
  *	spf for MAIL FROM, spf for HELO, dmarc. A non-pass result with a
  *	reason gets reason="..." (RFC 8601 2.2 reasonspec). DMARC carries
  *	the applied policy and disposition in a comment and the properties
- *	that RFC 9989's IANA section registers: header.from, polrec.p (the
- *	p= of the record found) and polrec.domain (where it was found, when
- *	not the From domain). "policy.dmarc" is not a registered property
- *	and is not written. header.b (RFC 6008) holds 8 characters of b=,
+ *	registered for the dmarc method: header.from, policy.dmarc (RFC 7489
+ *	11.2: the policy applied or to be applied after the record's options
+ *	are processed: p, sp or np, lowered one step by t=y), and the RFC 9989
+ *	additions polrec.p (the p= of the record found) and polrec.domain
+ *	(where it was found, when not the From domain). header.b (RFC 6008) holds 8 characters of b=,
  *	more when needed to tell apart signatures of the same d=.
  *
  *	Result words come from this file's own tables, one per enum, so the
@@ -457,6 +458,15 @@ render_dmarc(struct ar_out *o, const struct ma_dmarc_outcome *d)
 	if (d->result != MA_DMARC_PASS)
 		put_reason(o, d->reason);
 	put_prop_str(o, "header.from", d->from_domain, 0);
+	if (d->record != NULL && d->policy != MA_DMARC_P_UNSET) {
+		/* the policy for this message after sp/np and t=y */
+		unsigned pol = (unsigned) d->policy;
+
+		if (d->testing && d->policy > MA_DMARC_P_NONE)
+			pol--;
+		if ((rp = word(policy_words, NWORDS(policy_words), pol)) != NULL)
+			put_prop_str(o, "policy.dmarc", rp, 0);
+	}
 	if (d->record != NULL
 	    && (rp = word(policy_words, NWORDS(policy_words),
 			  (unsigned) d->record->p)) != NULL)

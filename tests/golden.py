@@ -188,6 +188,8 @@ def run(name, msgfile, argv, want):
         # the A-R must carry each result the JSON gives
         if ar and dm and ("dmarc=%s" % dm["result"]) not in ar:
             errs.append("A-R lacks dmarc=%s" % dm["result"])
+        if ar and dm.get("policy") in ("none", "quarantine", "reject") and "policy.dmarc=" not in ar:
+            errs.append("A-R lacks policy.dmarc")
     # independent judges
     raw = open(path, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     if "--time" not in argv and v["mode"] == "verify":
