@@ -152,8 +152,8 @@ build_cases(void)
 	    "\theader.a=rsa-sha256 header.b=AbCdEfGh;\r\n"
 	    "\tspf=pass smtp.mailfrom=sender@example.com;\r\n"
 	    "\tspf=none reason=\"no SPF record\" smtp.helo=mail.example.com;\r\n"
-	    "\tdmarc=pass (p=reject dis=none) header.from=example.com "
-	    "polrec.p=reject";
+	    "\tdmarc=pass (p=reject dis=none) header.from=example.com\r\n"
+	    "\tpolicy.dmarc=reject polrec.p=reject";
 	c->want_struct = "dkim=pass,spf=pass,spf=none,dmarc=pass";
 
 	c = &render_cases[n_render_cases++];
@@ -184,8 +184,8 @@ build_cases(void)
 	    "smtp.mailfrom=bounce@example.org;\r\n"
 	    "\tdmarc=fail (p=quarantine dis=none t=y) "
 	    "reason=\"no aligned identifier\"\r\n"
-	    "\theader.from=sub.example.com polrec.p=none "
-	    "polrec.domain=example.com";
+	    "\theader.from=sub.example.com policy.dmarc=none polrec.p=none\r\n"
+	    "\tpolrec.domain=example.com";
 	c->want_struct = "dkim=fail,spf=softfail,dmarc=fail";
 
 	c = &render_cases[n_render_cases++];
