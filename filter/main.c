@@ -1,1 +1,516 @@
-int main(void) { return 1; }
+/*
+ * NAME
+ *	main - the mailauthd daemon
+ * SUMMARY
+ *	load the configuration, open the milter socket, drop privileges, serve
+ * SYNOPSIS
+ *	mailauthd [-c file] [-n] [-f] [-v] [-V]
+ * DESCRIPTION
+ *	-c file	configuration (default SYSCONFDIR/mailauthd/mailauthd.conf
+ *		when it exists, else the built-in defaults)
+ *	-n	check the configuration: load it and build the engine (so
+ *		resolver and zone-file errors show), report, exit
+ *	-f	stay in the foreground and log to stderr (else: syslog and
+ *		detach; the parent exits once the daemon serves or failed)
+ *	-v	verbose: debug logging; with -n, print the configuration
+ *	-V	print the version and exit
+ *
+ *	Start order: configuration, log sink, (detach), ma_spf_init() before
+ *	any thread, engine, milter socket (a stale unix socket is removed,
+ *	mode 0660), PidFile, UserID (only when started as root), smfi_main().
+ *	libmilter's own signal thread turns SIGTERM and SIGINT (and SIGHUP)
+ *	into a graceful stop; SIGUSR1 reloads the configuration and keys
+ *	into a new engine snapshot, as OpenDKIM does (libmilter owns SIGHUP).
+ *	SIGPIPE is ignored.
+ * MEMORY
+ *	The configuration lives until exit (reload swaps it); the engine is
+ *	owned by milter.c's current pointer and the sessions using it.
+ * DIAGNOSTICS
+ *	Exit status 0: success; 1: runtime failure (socket, privileges);
+ *	2: configuration error. "starting"/"stopping" are logged at info.
+ * THREADS
+ *	Single-threaded until smfi_main() and the reload thread start.
+ * SEE ALSO
+ *	milter.c, cfg.h, mailauthd(8), mailauthd.conf(5)
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include <mailauth/engine.h>
+#include <mailauth/log.h>
+#include <mailauth/spf.h>
+
+#include "cfg.h"
+#include "milter.h"
+
+#define EXIT_RUNTIME	1
+#define EXIT_CONFIG	2
+#define DEFAULT_CONFIG	SYSCONFDIR "/mailauthd/mailauthd.conf"
+
+struct opts {
+	const char *config;
+	int	check;
+	int	foreground;
+	int	verbose;
+};
+
+static const char *const level_name[] = {
+	"debug", "info", "warning", "error", "fatal", "panic"
+};
+
+static int ready_fd = -1;		/* pipe to the waiting parent */
+static char *reload_path;		/* configuration to reload (owned) */
+
+/* sink_stderr - log sink for the foreground */
+static void
+sink_stderr(enum ma_log_level level, const char *text, void *ctx)
+{
+	char	stamp[32];
+	time_t	now = time(NULL);
+	struct tm tm;
+
+	(void) ctx;
+	if (localtime_r(&now, &tm) == NULL
+	    || strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
+		stamp[0] = '\0';
+	fprintf(stderr, "%s mailauthd[%ld]: %s: %s\n", stamp, (long) getpid(),
+		level_name[level], text);
+}
+
+/* sink_syslog - log sink for the daemon */
+static void
+sink_syslog(enum ma_log_level level, const char *text, void *ctx)
+{
+	static const int prio[] = {
+		LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT, LOG_ALERT
+	};
+
+	(void) ctx;
+	syslog(prio[level], "%s", text);
+}
+
+/* usage - the synopsis, exit 2 */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mailauthd [-c file] [-n] [-f] [-v] [-V]\n");
+	exit(EXIT_CONFIG);
+}
+
+/* parse_args - command line to struct opts */
+static void
+parse_args(int argc, char **argv, struct opts *o)
+{
+	int	ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt(argc, argv, "c:nfvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'n':
+			o->check = 1;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'V':
+			printf("mailauthd %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+/* load_config - the file named, the default file, or defaults */
+static struct ma_config *
+load_config(const char *path, char *err, size_t errlen)
+{
+	struct ma_config *c = NULL;
+	enum ma_status st;
+
+	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	if (path != NULL)
+		st = ma_config_load(path, &c, err, errlen);
+	else
+		st = ma_config_new_defaults(&c, err, errlen);
+	if (st != MA_OK) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "%s: %s",
+				 path ? path : "defaults", ma_status_str(st));
+		return (NULL);
+	}
+	return (c);
+}
+
+/* check_only - the -n check: load, build, report; exit status */
+static int
+check_only(const struct opts *o)
+{
+	char	err[512] = "";
+	struct ma_config *c;
+	struct ma_engine *e = NULL;
+
+	if ((c = load_config(o->config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mailauthd: configuration error: %s\n", err);
+		return (EXIT_CONFIG);
+	}
+	ma_spf_init();
+	if (ma_config_build_engine(c, &e, err, sizeof(err)) != MA_OK) {
+		fprintf(stderr, "mailauthd: %s: %s\n",
+			c->path ? c->path : "defaults", err);
+		ma_config_free(&c);
+		return (EXIT_CONFIG);
+	}
+	if (o->verbose)
+		ma_config_print(c, stdout);
+	printf("mailauthd: configuration %s OK\n",
+	       c->path ? c->path : "(built-in defaults)");
+	ma_engine_unref(&e);
+	ma_config_free(&c);
+	return (0);
+}
+
+/*
+ * fatal - report a startup failure (to the log and, while detaching, to
+ * the waiting parent) and exit with status
+ */
+static void fatal(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+static void
+fatal(int status, const char *fmt, ...)
+{
+	char	text[600];
+	va_list	ap;
+	unsigned char code = (unsigned char) status;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ma_log(MA_LOG_FATAL, "%s", text);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, &code, 1) == 1
+		    && write(ready_fd, text, strlen(text)) < 0)
+			code = 0;	/* the parent reports a bare status */
+		close(ready_fd);
+	}
+	exit(status);
+}
+
+/*
+ * detach - fork; the parent waits until the child reports readiness
+ * (one status byte, then a message) or dies, and exits with its status
+ */
+static void
+detach(void)
+{
+	int	fds[2];
+	pid_t	pid;
+	unsigned char code;
+	char	text[600];
+	ssize_t	n;
+
+	if (pipe(fds) < 0) {
+		perror("mailauthd: pipe");
+		exit(EXIT_RUNTIME);
+	}
+	if ((pid = fork()) < 0) {
+		perror("mailauthd: fork");
+		exit(EXIT_RUNTIME);
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &code, 1) != 1) {
+			fprintf(stderr, "mailauthd: daemon exited during "
+				"startup; see the mail log\n");
+			_exit(EXIT_RUNTIME);
+		}
+		if (code != 0) {
+			n = read(fds[0], text, sizeof(text) - 1);
+			text[n > 0 ? n : 0] = '\0';
+			fprintf(stderr, "mailauthd: %s\n", text);
+		}
+		_exit(code);
+	}
+	close(fds[0]);
+	ready_fd = fds[1];
+	if (setsid() < 0)
+		fatal(EXIT_RUNTIME, "setsid: %s", strerror(errno));
+}
+
+/* detach_done - startup succeeded: release the parent, close stdio */
+static void
+detach_done(void)
+{
+	unsigned char ok = 0;
+	int	fd;
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &ok, 1) != 1)
+		ma_log(MA_LOG_WARN, "cannot release the parent: %s",
+		       strerror(errno));
+	close(ready_fd);
+	ready_fd = -1;
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0
+		    || dup2(fd, STDERR_FILENO) < 0)
+			ma_log(MA_LOG_WARN, "dup2: %s", strerror(errno));
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/* unix_path - the path of a unix-domain socket spec, or NULL */
+static const char *
+unix_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return (spec + 5);
+	if (strncmp(spec, "local:", 6) == 0)
+		return (spec + 6);
+	if (spec[0] == '/')
+		return (spec);
+	return (NULL);
+}
+
+/* lookup_user - "user[:group]" to uid and gid */
+static int
+lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name,
+	    size_t namelen)
+{
+	const char *colon = strchr(spec, ':');
+	size_t	len = colon ? (size_t) (colon - spec) : strlen(spec);
+	struct passwd *pw;
+	struct group *gr;
+
+	if (len == 0 || len >= namelen)
+		return (-1);
+	memcpy(name, spec, len);
+	name[len] = '\0';
+	if ((pw = getpwnam(name)) == NULL)
+		return (-1);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (colon != NULL) {
+		if ((gr = getgrnam(colon + 1)) == NULL)
+			return (-1);
+		*gid = gr->gr_gid;
+	}
+	return (0);
+}
+
+/* drop_privileges - become UserID; only when running as root */
+static void
+drop_privileges(const char *user_id, const char *sock_path)
+{
+	char	name[256];
+	uid_t	uid;
+	gid_t	gid;
+
+	if (user_id == NULL || geteuid() != 0)
+		return;
+	if (lookup_user(user_id, &uid, &gid, name, sizeof(name)) < 0)
+		fatal(EXIT_CONFIG, "UserID %s: no such user or group", user_id);
+	if (sock_path != NULL && chown(sock_path, uid, gid) < 0)
+		fatal(EXIT_RUNTIME, "chown %s: %s", sock_path, strerror(errno));
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		fatal(EXIT_RUNTIME, "cannot become %s: %s", user_id,
+		      strerror(errno));
+	if (uid != 0 && setuid(0) == 0)
+		fatal(EXIT_RUNTIME, "privileges could not be dropped");
+}
+
+/* write_pidfile - the daemon's pid; refuse to follow a symlink */
+static void
+write_pidfile(const char *path)
+{
+	int	fd;
+	char	buf[32];
+	int	n;
+
+	if (path == NULL)
+		return;
+	(void) unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
+	if (fd < 0)
+		fatal(EXIT_RUNTIME, "PidFile %s: %s", path, strerror(errno));
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+	if (fchmod(fd, 0644) < 0 || write(fd, buf, (size_t) n) != n
+	    || close(fd) < 0)
+		fatal(EXIT_RUNTIME, "PidFile %s: %s", path, strerror(errno));
+}
+
+/* reload - new configuration and engine; the old serves on on error */
+static void
+reload(void)
+{
+	char	err[512] = "";
+	struct ma_config *c;
+	struct ma_engine *e = NULL;
+
+	if ((c = load_config(reload_path, err, sizeof(err))) == NULL) {
+		ma_log(MA_LOG_ERROR, "reload: configuration error: %s; "
+		       "keeping the running configuration", err);
+		return;
+	}
+	if (ma_config_build_engine(c, &e, err, sizeof(err)) != MA_OK) {
+		ma_log(MA_LOG_ERROR, "reload: %s; keeping the running "
+		       "configuration", err);
+		ma_config_free(&c);
+		return;
+	}
+	ma_milter_set_engine(e, c->policy.on_error);
+	ma_engine_unref(&e);
+	ma_log(MA_LOG_INFO, "reloaded %s", c->path ? c->path :
+	       "built-in defaults");
+	ma_config_free(&c);
+}
+
+/* reload_thread - wait for SIGUSR1 (blocked in every thread) */
+static void *
+reload_thread(void *arg)
+{
+	sigset_t set;
+	int	sig;
+
+	(void) arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1)
+			reload();
+	}
+	return (NULL);
+}
+
+/*
+ * start_reload_thread - block SIGUSR1 everywhere, wait for it in one
+ * thread. SIGHUP, SIGTERM and SIGINT are blocked too (before the thread
+ * exists), so that only libmilter's signal thread, which sigwait()s for
+ * them, ever takes them: a thread with them unblocked would die of them.
+ */
+static void
+start_reload_thread(void)
+{
+	sigset_t set;
+	pthread_t tid;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0
+	    || pthread_create(&tid, NULL, reload_thread, NULL) != 0) {
+		ma_log(MA_LOG_WARN, "no reload thread: SIGUSR1 ignored");
+		signal(SIGUSR1, SIG_IGN);
+		return;
+	}
+	(void) pthread_detach(tid);
+}
+
+/* main - start, serve, stop */
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct ma_config *cfg;
+	struct ma_engine *engine = NULL;
+	char	err[512] = "";
+	const char *sock_path;
+	int	rc;
+
+	parse_args(argc, argv, &o);
+	if (o.check)
+		return (check_only(&o));
+	if ((cfg = load_config(o.config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mailauthd: configuration error: %s\n", err);
+		return (EXIT_CONFIG);
+	}
+	/* an absolute copy: the daemon moves to / and frees cfg at exit */
+	if (cfg->path != NULL
+	    && (reload_path = realpath(cfg->path, NULL)) == NULL
+	    && (reload_path = strdup(cfg->path)) == NULL) {
+		fprintf(stderr, "mailauthd: out of memory\n");
+		return (EXIT_RUNTIME);
+	}
+	if (o.foreground) {
+		ma_log_set_sink(sink_stderr, NULL,
+				o.verbose || cfg->log_why ? MA_LOG_DEBUG :
+				MA_LOG_INFO);
+	} else {
+		openlog("mailauthd", LOG_PID | LOG_NDELAY,
+			cfg->syslog_facility);
+		ma_log_set_sink(sink_syslog, NULL,
+				o.verbose || cfg->log_why ? MA_LOG_DEBUG :
+				MA_LOG_INFO);
+		detach();
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ma_spf_init();
+
+	if (ma_config_build_engine(cfg, &engine, err, sizeof(err)) != MA_OK)
+		fatal(EXIT_CONFIG, "%s: %s", cfg->path ? cfg->path : "defaults",
+		      err);
+	ma_milter_set_engine(engine, cfg->policy.on_error);
+	ma_engine_unref(&engine);
+
+	sock_path = unix_path(cfg->socket);
+	if (smfi_setconn(cfg->socket) != MI_SUCCESS)
+		fatal(EXIT_CONFIG, "Socket %s: not a milter socket",
+		      cfg->socket);
+	if (smfi_register(*ma_milter_desc()) != MI_SUCCESS)
+		fatal(EXIT_RUNTIME, "smfi_register failed");
+	(void) umask(007);
+	if (smfi_opensocket(1) != MI_SUCCESS)
+		fatal(EXIT_RUNTIME, "cannot open milter socket %s",
+		      cfg->socket);
+	if (sock_path != NULL && chmod(sock_path, 0660) < 0)
+		fatal(EXIT_RUNTIME, "chmod %s: %s", sock_path, strerror(errno));
+	write_pidfile(cfg->pid_file);
+	drop_privileges(cfg->user_id, sock_path);
+	if (chdir("/") < 0)
+		fatal(EXIT_RUNTIME, "chdir /: %s", strerror(errno));
+
+	ma_log(MA_LOG_INFO, "starting mailauthd %s on %s", PACKAGE_VERSION,
+	       cfg->socket);
+	start_reload_thread();
+	detach_done();
+	rc = smfi_main();
+	ma_log(MA_LOG_INFO, "stopping mailauthd %s", PACKAGE_VERSION);
+	ma_milter_set_engine(NULL, MA_ACTION_TEMPFAIL);
+	if (cfg->pid_file != NULL)
+		(void) unlink(cfg->pid_file);
+	ma_config_free(&cfg);
+	return (rc == MI_SUCCESS ? 0 : EXIT_RUNTIME);
+}

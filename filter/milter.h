@@ -1,1 +1,27 @@
-/* filter/milter.h - not written yet */
+/*
+ * NAME
+ *	milter.h - libmilter callbacks of mailauthd
+ * DESCRIPTION
+ *	The callbacks translate the milter protocol into engine calls and
+ *	apply the engine's verdict. The daemon (main.c) installs the engine
+ *	snapshot to serve with ma_milter_set_engine() before smfi_main() and
+ *	may swap it later (reload); sessions keep the snapshot they started
+ *	with.
+ */
+#ifndef MAILAUTH_MILTER_H
+#define MAILAUTH_MILTER_H
+
+#include <libmilter/mfapi.h>
+#include <mailauth/engine.h>
+
+/* ma_milter_desc - the filter description for smfi_register() */
+struct smfiDesc *ma_milter_desc(void);
+
+/*
+ * ma_milter_set_engine - serve new sessions with engine e (a reference is
+ * taken; NULL drops the current one) and apply on_error when the engine
+ * cannot decide. Thread-safe.
+ */
+void	ma_milter_set_engine(struct ma_engine *e, enum ma_action on_error);
+
+#endif

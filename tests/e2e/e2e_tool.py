@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""e2e_tool.py - helpers for tests/e2e/postfix.sh (run with /usr/bin/python3).
+
+  freeport [udp]                 print a free 127.0.0.1 port (TCP, or TCP+UDP)
+  dnsq PORT NAME [TYPE]          query 127.0.0.1:PORT once; print the answers
+  txtsplit TEXT                  TEXT as zone-file character-strings ("..." "...")
+  mkmsg OUT --from A --subject S [--sign KEY --domain D --selector S]
+        [--tamper] [--header "Name: value"]...
+                                 write a CRLF message, optionally DKIM-signed
+  send PORT --from A --to A --file F [--xclient-addr IP] [--helo H]
+        [--file2 F2 --from2 A2]  send over SMTP; print one line per message:
+                                 "CODE TEXT" of the final reply (250 ...,
+                                 550 5.7.1 ...). Exit 3 on connection trouble.
+
+Only 127.0.0.1 is ever contacted; every socket has a timeout.
+"""
+import socket
+import smtplib
+import sys
+import time
+
+HOST = "127.0.0.1"
+TIMEOUT = 20
+
+
+def freeport(udp=False):
+    for _ in range(50):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind((HOST, 0))
+        port = t.getsockname()[1]
+        ok = True
+        if udp:
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                u.bind((HOST, port))
+            except OSError:
+                ok = False
+            u.close()
+        t.close()
+        if ok and port > 1024:
+            return port
+    raise SystemExit("no free port")
+
+
+def dnsq(port, name, qtype="TXT"):
+    import dnslib
+    q = dnslib.DNSRecord.question(name, qtype)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    try:
+        s.sendto(q.pack(), (HOST, int(port)))
+        r = dnslib.DNSRecord.parse(s.recv(65535))
+    finally:
+        s.close()
+    for rr in r.rr:
+        print(rr.rdata)
+    return 0 if r.rr else 1
+
+
+def txtsplit(text):
+    parts = [text[i:i + 250] for i in range(0, len(text), 250)]
+    return " ".join('"%s"' % p for p in parts)
+
+
+def mkmsg(args):
+    out = args.pop(0)
+    opt = {"--header": []}
+    while args:
+        k = args.pop(0)
+        if k == "--tamper":
+            opt[k] = True
+        elif k == "--header":
+            opt[k].append(args.pop(0))
+        else:
+            opt[k] = args.pop(0)
+    stamp = "%d.%d" % (int(time.time() * 1000), id(opt))
+    subject = opt.get("--subject", "e2e")
+    hdrs = [h.replace("\r\n", "\n").replace("\n", "\r\n")
+            for h in opt["--header"]] + [
+        "From: Sender <%s>" % opt["--from"],
+        "To: Rcpt <user@rcpt.example>",
+        "Subject: %s" % subject,
+        "Date: %s" % time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
+        "Message-ID: <%s.%s@e2e.example>" % (subject.replace(" ", "-"), stamp),
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=us-ascii",
+    ]
+    body = ("Hello,\r\n\r\nthis is the end-to-end test message '%s'.\r\n"
+            "-- \r\nmailauthd e2e\r\n" % subject)
+    msg = ("\r\n".join(hdrs) + "\r\n\r\n" + body).encode()
+    if "--sign" in opt:
+        import dkim
+        key = open(opt["--sign"], "rb").read()
+        sig = dkim.sign(msg, opt["--selector"].encode(), opt["--domain"].encode(),
+                        key, canonicalize=(b"relaxed", b"relaxed"),
+                        include_headers=[b"from", b"to", b"subject", b"date",
+                                         b"message-id", b"mime-version",
+                                         b"content-type"])
+        msg = sig.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + msg
+    if opt.get("--tamper"):
+        msg = msg.replace(b"this is the end-to-end", b"this is the TAMPERED")
+    open(out, "wb").write(msg)
+    return 0
+
+
+def send(args):
+    port = int(args.pop(0))
+    opt = {}
+    while args:
+        k = args.pop(0)
+        opt[k] = args.pop(0)
+    msgs = [(opt["--from"], opt["--file"])]
+    if "--file2" in opt:
+        msgs.append((opt.get("--from2", opt["--from"]), opt["--file2"]))
+    helo = opt.get("--helo", "client.e2e.example")
+    try:
+        s = smtplib.SMTP(HOST, port, local_hostname=helo, timeout=TIMEOUT)
+        s.ehlo(helo)
+        if "--xclient-addr" in opt:
+            code, text = s.docmd("XCLIENT", "ADDR=%s NAME=[UNAVAILABLE] HELO=%s"
+                                 % (opt["--xclient-addr"], helo))
+            if code != 220:
+                print("%d %s" % (code, text.decode(errors="replace")))
+                return 3
+            s.ehlo(helo)
+    except (OSError, smtplib.SMTPException) as e:
+        print("000 connection: %s" % e)
+        return 3
+    rc = 0
+    for mfrom, path in msgs:
+        data = open(path, "rb").read()
+        try:
+            s.sendmail(mfrom, ["user@rcpt.example"], data)
+            print("250 accepted")
+        except smtplib.SMTPRecipientsRefused as e:
+            code, text = list(e.recipients.values())[0]
+            print("%d %s" % (code, text.decode(errors="replace")))
+            s.rset()
+        except smtplib.SMTPResponseException as e:
+            print("%d %s" % (e.smtp_code, e.smtp_error.decode(errors="replace")))
+            try:
+                s.rset()
+            except (OSError, smtplib.SMTPException):
+                rc = 3
+                break
+        except (OSError, smtplib.SMTPException) as e:
+            print("000 %s" % e)
+            rc = 3
+            break
+    try:
+        s.quit()
+    except (OSError, smtplib.SMTPException):
+        pass
+    return rc
+
+
+def main():
+    a = sys.argv[1:]
+    if not a:
+        raise SystemExit(__doc__)
+    cmd = a.pop(0)
+    if cmd == "freeport":
+        print(freeport(bool(a and a[0] == "udp")))
+        return 0
+    if cmd == "dnsq":
+        return dnsq(*a)
+    if cmd == "txtsplit":
+        print(txtsplit(a[0]))
+        return 0
+    if cmd == "mkmsg":
+        return mkmsg(a)
+    if cmd == "send":
+        return send(a)
+    raise SystemExit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,497 @@
+#!/bin/bash
+# NAME
+#	postfix.sh - end-to-end test: a real Postfix, nsd and mailauthd on loopback
+# SYNOPSIS
+#	tests/e2e/postfix.sh [BUILD_DIR]
+# DESCRIPTION
+#	Starts, in a private temporary directory and on free 127.0.0.1 ports:
+#	  - nsd serving the test zone (DKIM key, SPF, DMARC records), or with
+#	    E2E_DNS=zone, no server: the same records via DNSZoneFile;
+#	  - mailauthd -f from BUILD_DIR (default: build-ci, then build-e2e,
+#	    then build) with a test configuration;
+#	  - a private Postfix instance (own config_directory, queue_directory,
+#	    no chroot, XCLIENT allowed from 127.0.0.1) with smtpd_milters
+#	    pointing at mailauthd and relaying to a dumping smtp-sink.
+#	Messages are made (and DKIM-signed with a fresh RSA 2048 key) by
+#	e2e_tool.py through /usr/bin/python3 and sent over SMTP, the client
+#	address presented with XCLIENT. Cases:
+#	  config-check        mailauthd -n accepts the test configuration
+#	  pass                signed, SPF pass, p=reject: delivered, A-R has
+#	                      dkim=pass spf=pass dmarc=pass
+#	  forged-badsig       tampered signature, SPF fail: 550 5.7.1
+#	  forged-unsigned     unsigned, SPF fail: 550 5.7.1
+#	  quarantine          p=quarantine failure: in Postfix's hold queue
+#	  forged-ar           our authserv-id's forged A-R removed, foreign kept
+#	  internal            client 127.0.0.1 (InternalHosts): not judged
+#	  two-per-connection  two messages on one SMTP connection keep
+#	                      their own results
+#	  milter-*            protocol edge cases (milter_proto.py): close
+#	                      without connect, abort mid-body, an empty
+#	                      message, many messages per connection
+#	  mailauthd-alive     mailauthd survived all of it
+#	  mailauthd-stop      SIGTERM stops it with status 0, no sanitizer
+#	                      report in its log
+#	Prints "PASS name" or "FAIL name: why" per case, then
+#	"e2e: N passed, N failed"; exits 1 on any failure, 77 when it cannot
+#	run (not root, Postfix missing).
+#	The system's Postfix instance is neither used nor touched.
+# ENVIRONMENT
+#	E2E_DNS=nsd|zone (default nsd when installed), E2E_KEEP=1 keeps the
+#	temporary directory, E2E_VERBOSE=1 prints the logs at the end.
+set -u
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3
+TOOL="$TOP/tests/e2e/e2e_tool.py"
+WAIT=20				# seconds, every bounded wait
+AUTHSERV=mx.e2e.example
+GOOD_IP=192.0.2.10		# authorised by the senders' SPF
+BAD_IP=198.51.100.7		# not authorised
+SELECTOR=e2e
+
+npass=0
+nfail=0
+pass() { echo "PASS $1"; npass=$((npass + 1)); }
+fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); }
+die() { echo "e2e: setup failed: $*" >&2; show_logs >&2; echo "e2e: $npass passed, $((nfail + 1)) failed"; exit 1; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "e2e: SKIP: must run as root (a private Postfix needs it)"; exit 77
+fi
+for p in postfix postconf smtp-sink openssl; do
+	command -v "$p" >/dev/null || { echo "e2e: SKIP: $p not installed"; exit 77; }
+done
+$PY -c 'import dkim, dnslib' 2>/dev/null ||
+	{ echo "e2e: SKIP: python3-dkim/python3-dnslib missing"; exit 77; }
+
+BUILD=${1:-}
+if [ -z "$BUILD" ]; then
+	for b in build-ci build-e2e build; do
+		[ -x "$TOP/$b/mailauthd" ] && { BUILD=$TOP/$b; break; }
+	done
+fi
+MAILAUTHD=${BUILD:+$BUILD/mailauthd}
+if [ -z "$MAILAUTHD" ] || [ ! -x "$MAILAUTHD" ]; then echo "e2e: mailauthd not built (give BUILD_DIR)"; echo "e2e: 0 passed, 1 failed"; exit 1; fi
+
+DNS_MODE=${E2E_DNS:-nsd}
+[ "$DNS_MODE" = nsd ] && ! command -v nsd >/dev/null && DNS_MODE=zone
+
+D=$(mktemp -d /tmp/mailauth-e2e.XXXXXX) || exit 1
+chmod 755 "$D"
+ETC=$D/postfix/etc SPOOL=$D/postfix/spool PFDATA=$D/postfix/data
+SINKDIR=$D/sink
+NSD_PID='' SINK_PID='' MAD_PID=''
+
+show_logs() {
+	[ -n "${D:-}" ] || return 0
+	for f in "$D/mailauthd.log" "$D/postfix.log" "$D/nsd.log" "$D/sink.log"; do
+		[ -s "$f" ] && { echo "--- $f"; tail -n 60 "$f"; }
+	done
+	return 0
+}
+
+# stop_pid - TERM a process we started, KILL it after a bounded wait
+stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null
+	return 0
+}
+
+cleanup() {
+	trap - EXIT INT TERM
+	if [ -f "$ETC/main.cf" ]; then
+		timeout 30 postfix -c "$ETC" stop >/dev/null 2>&1
+		# a master that does not stop in time is killed by its own pid
+		local mp
+		mp=$(tr -d ' ' <"$SPOOL/pid/master.pid" 2>/dev/null)
+		[ -n "$mp" ] && kill -0 "$mp" 2>/dev/null && sleep 2 && stop_pid "$mp"
+	fi
+	stop_pid "$MAD_PID"
+	stop_pid "$SINK_PID"
+	stop_pid "$NSD_PID"
+	[ "${E2E_VERBOSE:-0}" = 1 ] && show_logs
+	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "e2e: kept $D"; else rm -rf "$D"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_tcp PORT - until something listens on 127.0.0.1:PORT (bounded)
+wait_tcp() {
+	for _ in $(seq 1 $((WAIT * 10))); do
+		timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+port() { $PY "$TOOL" freeport "$@"; }
+SMTPD_PORT=$(port) SINK_PORT=$(port) MILTER_PORT=$(port) DNS_PORT=$(port udp)
+
+# ---------------------------------------------------------------- keys, zone
+mkdir -p "$D/keys" "$D/dns" "$D/msg"
+openssl genrsa -out "$D/keys/e2e.key" 2048 2>/dev/null || die "openssl genrsa"
+PUB=$(openssl rsa -in "$D/keys/e2e.key" -pubout -outform DER 2>/dev/null | base64 -w0)
+[ -n "$PUB" ] || die "public key"
+KEYTXT=$($PY "$TOOL" txtsplit "v=DKIM1; k=rsa; p=$PUB")
+
+# records shared by both DNS modes (fully qualified names)
+cat >"$D/dns/records" <<EOF
+pass.example. 300 IN TXT "v=spf1 ip4:$GOOD_IP -all"
+mail.pass.example. 300 IN TXT "v=spf1 ip4:$GOOD_IP -all"
+mail.pass.example. 300 IN A $GOOD_IP
+_dmarc.pass.example. 300 IN TXT "v=DMARC1; p=reject"
+$SELECTOR._domainkey.pass.example. 300 IN TXT $KEYTXT
+quar.example. 300 IN TXT "v=spf1 ip4:$GOOD_IP -all"
+_dmarc.quar.example. 300 IN TXT "v=DMARC1; p=quarantine"
+$SELECTOR._domainkey.quar.example. 300 IN TXT $KEYTXT
+bad.example. 300 IN TXT "v=spf1 -all"
+EOF
+
+if [ "$DNS_MODE" = nsd ]; then
+	{
+		echo "\$TTL 300"
+		echo 'example. 300 IN SOA ns.example. hostmaster.example. 1 3600 600 86400 300'
+		echo 'example. 300 IN NS ns.example.'
+		echo 'ns.example. 300 IN A 127.0.0.1'
+		cat "$D/dns/records"
+	} >"$D/dns/example.zone"
+	cat >"$D/dns/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.1@$DNS_PORT
+  do-ip6: no
+  server-count: 1
+  username: ""
+  chroot: ""
+  zonesdir: "$D/dns"
+  database: ""
+  zonelistfile: "$D/dns/zone.list"
+  xfrdfile: "$D/dns/xfrd.state"
+  xfrdir: "$D/dns"
+  pidfile: "$D/dns/nsd.pid"
+  logfile: "$D/nsd.log"
+  verbosity: 1
+  hide-version: yes
+remote-control:
+  control-enable: no
+zone:
+  name: example
+  zonefile: example.zone
+EOF
+	nsd-checkconf "$D/dns/nsd.conf" || die "nsd-checkconf"
+	nsd -d -c "$D/dns/nsd.conf" >>"$D/nsd.log" 2>&1 &
+	NSD_PID=$!
+	ok=0
+	for _ in $(seq 1 $((WAIT * 5))); do
+		kill -0 "$NSD_PID" 2>/dev/null || break
+		$PY "$TOOL" dnsq "$DNS_PORT" _dmarc.pass.example >/dev/null 2>&1 && { ok=1; break; }
+		sleep 0.2
+	done
+	[ $ok = 1 ] || die "nsd did not answer on 127.0.0.1:$DNS_PORT"
+	DNS_CONF="Nameservers 127.0.0.1@$DNS_PORT"
+else
+	DNS_CONF="DNSZoneFile $D/dns/records
+DNSOffline yes"
+fi
+
+# ---------------------------------------------------------------- mailauthd
+cat >"$D/mailauthd.conf" <<EOF
+# mailauthd end-to-end test configuration
+Socket inet:$MILTER_PORT@127.0.0.1
+PidFile $D/mailauthd.pid
+UserID nobody
+AuthservID $AUTHSERV
+Hostname $AUTHSERV
+$DNS_CONF
+DNSTimeout 3
+InternalHosts 127.0.0.0/8, ::1
+RejectFailures yes
+RemoveForgedAuthResults yes
+LogWhy yes
+EOF
+
+if out=$("$MAILAUTHD" -n -c "$D/mailauthd.conf" 2>&1); then
+	pass config-check
+else
+	fail config-check "mailauthd -n: $out"
+fi
+"$MAILAUTHD" -f -c "$D/mailauthd.conf" >"$D/mailauthd.log" 2>&1 &
+MAD_PID=$!
+wait_tcp "$MILTER_PORT" || die "mailauthd did not listen on $MILTER_PORT"
+
+# ---------------------------------------------------------------- sink
+mkdir -p "$SINKDIR"
+chown postfix:postfix "$SINKDIR"
+smtp-sink -u postfix -d "$SINKDIR/%H%M%S." "127.0.0.1:$SINK_PORT" 64 >"$D/sink.log" 2>&1 &
+SINK_PID=$!
+wait_tcp "$SINK_PORT" || die "smtp-sink did not listen on $SINK_PORT"
+
+# ---------------------------------------------------------------- Postfix
+mkdir -p "$ETC" "$SPOOL" "$PFDATA"
+chown postfix:postfix "$PFDATA"
+cat >"$ETC/main.cf" <<EOF
+# private instance of tests/e2e/postfix.sh; loopback only
+compatibility_level = 3.6
+queue_directory = $SPOOL
+data_directory = $PFDATA
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = $AUTHSERV
+mydomain = e2e.example
+myorigin = \$myhostname
+mydestination =
+relay_domains = rcpt.example
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$SINK_PORT
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_authorized_xclient_hosts = 127.0.0.1
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+append_dot_mydomain = no
+smtputf8_enable = no
+smtpd_tls_security_level = none
+smtp_tls_security_level = none
+maillog_file = $D/postfix.log
+maillog_file_prefixes = $D
+milter_default_action = tempfail
+milter_protocol = 6
+milter_macro_daemon_name = MX
+smtpd_milters = inet:127.0.0.1:$MILTER_PORT
+non_smtpd_milters =
+EOF
+cat >"$ETC/master.cf" <<EOF
+127.0.0.1:$SMTPD_PORT inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+timeout 60 postfix -c "$ETC" check >"$D/postfix-check.log" 2>&1 ||
+	die "postfix check: $(cat "$D/postfix-check.log")"
+timeout 60 postfix -c "$ETC" start >"$D/postfix-start.log" 2>&1 ||
+	die "postfix start: $(cat "$D/postfix-start.log")"
+wait_tcp "$SMTPD_PORT" || die "postfix smtpd did not listen on $SMTPD_PORT"
+
+# ---------------------------------------------------------------- helpers
+# mkmsg NAME ARGS... - make $D/msg/NAME.eml (Subject: e2e-NAME)
+mkmsg() {
+	local name=$1; shift
+	$PY "$TOOL" mkmsg "$D/msg/$name.eml" --subject "e2e-$name" "$@" ||
+		die "mkmsg $name"
+}
+
+# send ARGS... - e2e_tool.py send; replies in $REPLY_TEXT, one per line
+send() {
+	REPLY_TEXT=$(timeout $((WAIT + 10)) $PY "$TOOL" send "$SMTPD_PORT" "$@" 2>&1)
+}
+
+# delivered NAME - path of the sink's copy of e2e-NAME (bounded wait)
+delivered() {
+	local f
+	for _ in $(seq 1 $((WAIT * 5))); do
+		f=$(grep -l -s "^Subject: e2e-$1\$" "$SINKDIR"/* 2>/dev/null | head -n 1)
+		# the dump file may still be being written: need the body too
+		if [ -n "$f" ] && grep -q "^mailauthd e2e" "$f"; then
+			echo "$f"; return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# held NAME - whether e2e-NAME is in the hold queue (bounded wait)
+held() {
+	for _ in $(seq 1 $((WAIT * 2))); do
+		if find "$SPOOL/hold" -type f 2>/dev/null | grep -q . &&
+		   grep -l -s -r "e2e-$1" "$SPOOL/hold" >/dev/null; then
+			return 0
+		fi
+		sleep 0.5
+	done
+	return 1
+}
+
+# our_ar FILE - the value of our A-R field(s), unfolded, one per line
+our_ar() {
+	awk -v id="$AUTHSERV" '
+		/^$/ { exit }
+		/^[ \t]/ { if (cur != "") cur = cur " " $0; next }
+		{ if (cur != "") print cur; cur = "" }
+		tolower($0) ~ /^authentication-results:/ { cur = $0 }
+		END { if (cur != "") print cur }
+	' "$1" | tr -d '\r' | grep -i "^authentication-results: *$AUTHSERV *;" || true
+}
+tr_crlf() { tr -d '\r' <"$1"; }
+
+# ---------------------------------------------------------------- cases
+# (a) pass: signed, SPF pass, p=reject domain
+mkmsg pass --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR
+send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/pass.eml" \
+	--xclient-addr $GOOD_IP --helo mail.pass.example
+if [ "${REPLY_TEXT%% *}" != 250 ]; then
+	fail pass "not accepted: $REPLY_TEXT"
+elif ! f=$(delivered pass); then
+	fail pass "accepted but not delivered to the sink within ${WAIT}s"
+else
+	ar=$(our_ar "$f")
+	miss=
+	for want in dkim=pass spf=pass dmarc=pass; do
+		echo "$ar" | grep -qi "$want" || miss="$miss $want"
+	done
+	if [ -z "$ar" ]; then fail pass "no Authentication-Results: $AUTHSERV in the copy"
+	elif [ -n "$miss" ]; then fail pass "A-R lacks$miss: $ar"
+	else pass pass; fi
+fi
+
+# (b) forged: bad signature / unsigned, SPF fail, p=reject
+mkmsg badsig --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR --tamper
+send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/badsig.eml" \
+	--xclient-addr $BAD_IP --helo mail.forger.invalid
+case "$REPLY_TEXT" in
+"550 5.7.1"*) pass forged-badsig ;;
+*) fail forged-badsig "want 550 5.7.1, got: $REPLY_TEXT" ;;
+esac
+
+mkmsg unsigned --from alice@pass.example
+send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/unsigned.eml" \
+	--xclient-addr $BAD_IP --helo mail.forger.invalid
+case "$REPLY_TEXT" in
+"550 5.7.1"*) pass forged-unsigned ;;
+*) fail forged-unsigned "want 550 5.7.1, got: $REPLY_TEXT" ;;
+esac
+
+# (c) quarantine: p=quarantine failure lands in the hold queue
+mkmsg quar --from alice@quar.example
+send --from bounce@quar.example --to user@rcpt.example --file "$D/msg/quar.eml" \
+	--xclient-addr $BAD_IP --helo mail.forger.invalid
+if [ "${REPLY_TEXT%% *}" != 250 ]; then
+	fail quarantine "not accepted: $REPLY_TEXT"
+elif ! held quar; then
+	fail quarantine "not in the hold queue ($SPOOL/hold) within ${WAIT}s"
+elif grep -l -s "^Subject: e2e-quar" "$SINKDIR"/* >/dev/null; then
+	fail quarantine "held but also delivered"
+else
+	pass quarantine
+fi
+
+# (d) forged A-R with our authserv-id removed, a foreign one kept
+mkmsg forgedar --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR \
+	--header "Authentication-Results: $AUTHSERV; dkim=pass header.d=forged.example (FORGED-AR)" \
+	--header "Authentication-Results: other.example; spf=pass smtp.mailfrom=x@other.example (FOREIGN-AR)" \
+	--header "Authentication-Results: $AUTHSERV;
+	dmarc=pass header.from=forged.example (FORGED-AR2)"
+send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/forgedar.eml" \
+	--xclient-addr $GOOD_IP --helo mail.pass.example
+if [ "${REPLY_TEXT%% *}" != 250 ]; then
+	fail forged-ar "not accepted: $REPLY_TEXT"
+elif ! f=$(delivered forgedar); then
+	fail forged-ar "accepted but not delivered within ${WAIT}s"
+elif tr_crlf "$f" | grep -q "FORGED-AR"; then
+	fail forged-ar "forged A-R still present"
+elif ! tr_crlf "$f" | grep -q "FOREIGN-AR"; then
+	fail forged-ar "foreign A-R was removed"
+elif [ "$(our_ar "$f" | wc -l)" != 1 ]; then
+	fail forged-ar "want exactly one A-R of ours, got: $(our_ar "$f")"
+else
+	pass forged-ar
+fi
+
+# (e) internal client 127.0.0.1 (no XCLIENT): not judged
+mkmsg internal --from alice@pass.example
+send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/internal.eml" \
+	--helo localhost
+if [ "${REPLY_TEXT%% *}" != 250 ]; then
+	fail internal "not accepted: $REPLY_TEXT"
+elif ! f=$(delivered internal); then
+	fail internal "accepted but not delivered within ${WAIT}s"
+elif [ -n "$(our_ar "$f")" ]; then
+	fail internal "judged anyway: $(our_ar "$f")"
+else
+	pass internal
+fi
+
+# (f) two messages on one connection: pass, then forged
+mkmsg two1 --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR
+mkmsg two2 --from alice@pass.example
+send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/two1.eml" \
+	--file2 "$D/msg/two2.eml" --xclient-addr $GOOD_IP --helo mail.pass.example
+first=$(echo "$REPLY_TEXT" | sed -n 1p) second=$(echo "$REPLY_TEXT" | sed -n 2p)
+# the second is unsigned but SPF passes and aligns: DMARC pass, delivered
+if [ "${first%% *}" != 250 ] || [ "${second%% *}" != 250 ]; then
+	fail two-per-connection "want 250 twice, got: $(echo "$REPLY_TEXT" | tr '\n' '|')"
+elif ! f=$(delivered two1) || ! g=$(delivered two2); then
+	fail two-per-connection "not both delivered within ${WAIT}s"
+elif ! our_ar "$f" | grep -qi "dkim=pass" || our_ar "$g" | grep -qi "dkim=pass"; then
+	fail two-per-connection "results mixed between messages: [$(our_ar "$f")] [$(our_ar "$g")]"
+else
+	pass two-per-connection
+fi
+
+# (g) milter protocol edge cases, straight to mailauthd (no Postfix)
+while read -r verdict name why; do
+	case "$verdict" in
+	PASS) pass "$name" ;;
+	FAIL) fail "${name%:}" "$why" ;;
+	*) fail milter-proto "unexpected output: $verdict $name $why" ;;
+	esac
+done < <(timeout $((WAIT * 3)) $PY "$TOP/tests/e2e/milter_proto.py" \
+	"$MILTER_PORT" "$AUTHSERV" "$GOOD_IP" pass.example 2>&1)
+
+# mailauthd must have survived everything, stop cleanly on SIGTERM and
+# (under the sanitizers) report nothing
+if kill -0 "$MAD_PID" 2>/dev/null; then
+	pass mailauthd-alive
+else
+	fail mailauthd-alive "mailauthd exited: $(tail -n 5 "$D/mailauthd.log")"
+fi
+timeout 30 postfix -c "$ETC" stop >/dev/null 2>&1
+kill -TERM "$MAD_PID" 2>/dev/null
+rc=timeout
+for _ in $(seq 1 $((WAIT * 5))); do
+	if ! kill -0 "$MAD_PID" 2>/dev/null; then
+		wait "$MAD_PID"; rc=$?; break
+	fi
+	sleep 0.2
+done
+if [ "$rc" = timeout ]; then
+	fail mailauthd-stop "still running ${WAIT}s after SIGTERM"
+elif grep -q -E "Sanitizer|runtime error:" "$D/mailauthd.log"; then
+	fail mailauthd-stop "sanitizer report: $(grep -m 3 -E "Sanitizer|runtime error:" "$D/mailauthd.log")"
+elif [ "$rc" != 0 ]; then
+	fail mailauthd-stop "exit status $rc after SIGTERM"
+else
+	MAD_PID=
+	pass mailauthd-stop
+fi
+
+[ $nfail -gt 0 ] && show_logs
+echo "e2e: $npass passed, $nfail failed"
+[ $nfail -eq 0 ]
