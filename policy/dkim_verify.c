@@ -13,26 +13,22 @@
  *	field, ma_dkim_verify_eoh(), ma_dkim_verify_body() per chunk,
  *	ma_dkim_verify_eom().
  *
- *	We parse each DKIM-Signature tag-list ourselves (RFC 6376 3.2) and
- *	decide what libopendkim 2.11 gets wrong or cannot be told per
- *	message: v= must be 1 (3.5); rsa-sha1 is refused unless allow_sha1
- *	(RFC 8301 3.1); t= in the future and x= in the past are judged
- *	against opt->now (the library reads the real clock, and its
- *	DKIM_OPTS_FIXEDTIME is for signing only, so its clock drift is set
- *	out of the way); x= < t= is invalid; q= must offer dns/txt. Those we
- *	refuse, and those past max_signatures, are marked ignored in the
- *	prescreen callback so they cost no DNS query. libopendkim does the
+ *	We parse each DKIM-Signature tag-list ourselves (RFC 6376 3.2,
+ *	dkim_key.c) and decide what libopendkim 2.11 gets wrong or cannot be
+ *	told per message: v= must be 1 (3.5); rsa-sha1 is refused unless
+ *	allow_sha1 (RFC 8301 3.1); t= in the future and x= in the past are
+ *	judged against opt->now (the library reads the real clock, and its
+ *	DKIM_OPTS_FIXEDTIME is for signing only, so its clock drift is set out
+ *	of the way); x= < t= is invalid; q= must offer dns/txt. Those we refuse,
+ *	and those past max_signatures, are marked ignored in the prescreen
+ *	callback so they cost no DNS query. libopendkim does the
  *	canonicalization, hashing, key-record checks and cryptography
  *	(rsa-sha256, rsa-sha1, ed25519-sha256); afterwards RSA keys under
- *	min_key_bits are refused (RFC 8301 3.2). Key records: k= must
- *	match a= (libopendkim 2.11 ignores k=); a g= tag, when present, is
- *	honoured as RFC 4871 3.6.1 defined it (local-part of i=, one "*",
- *	empty matches nothing; RFC 6376 dropped g=, honouring it only
- *	refuses more); an RSA p= holding a bare RSAPublicKey (the form
- *	RFC 6376 3.6.1 names) is rewritten to SubjectPublicKeyInfo, the
- *	only form libopendkim reads. libopendkim fetches one key per d=/s=
- *	pair per message; later signatures with the pair share what our
- *	lookup saw.
+ *	min_key_bits are refused (RFC 8301 3.2). Our key lookup callback fetches
+ *	the key record through dns.h and hands it to dkim_key.c, which checks k=
+ *	against a= and g= (RFC 4871) and rewrites a bare RSAPublicKey p= for
+ *	libopendkim. libopendkim fetches one key per d=/s= pair per message;
+ *	later signatures with the pair share what our lookup saw.
  *
  *	Results (RFC 8601 2.7.1), first match wins:
  *	neutral "syntax: ..." (tag-list, v= missing or not 1, missing or
@@ -62,9 +58,9 @@
  *	MA_LIMIT_DKIM_SIGNATURES (or opt->max_signatures) signatures
  *	evaluated; MA_LIMIT_HEADER_FIELDS fields and
  *	MA_LIMIT_HEADER_FIELD_BYTES per field fed; MA_LIMIT_DKIM_KEY_RECORD
- *	bytes of key record; the library's own clock checks are pushed
- *	LIB_CLOCK_DRIFT (20 years: its arithmetic overflows far beyond)
- *	out of the way.
+ *	bytes of key record (dkim_key.c); the library's own clock checks
+ *	are pushed LIB_CLOCK_DRIFT (20 years: its arithmetic overflows far
+ *	beyond) out of the way.
  * DIAGNOSTICS
  *	MA_OK whenever the call did its job, whatever the signatures'
  *	results. ma_dkim_verify_header: MA_ERR_LIMIT (field too long or
@@ -78,7 +74,8 @@
  *	RFC 6376 (DKIM), RFC 8301 (algorithm and key size update),
  *	RFC 8463 (Ed25519), RFC 8601 section 2.7.1 (result words).
  * SEE ALSO
- *	dns(3), arena(3), libopendkim dkim_set_key_lookup(3).
+ *	dkim_key.c, dkim_int.h, dns(3), arena(3), libopendkim
+ *	dkim_set_key_lookup(3).
  */
 #include "config.h"
 
@@ -88,18 +85,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <limits.h>
 #include <time.h>
 
 #include <dkim.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include <mailauth/arena.h>
 #include <mailauth/dkim.h>
 #include <mailauth/dns.h>
 #include <mailauth/log.h>
 
+#include "dkim_int.h"
 #include "ma_limits.h"
 
 #define DEFAULT_CLOCK_SKEW	300	/* seconds; as libopendkim's default */
@@ -113,25 +108,6 @@ struct ma_dkim_verifier {
 	struct ma_dns *dns;
 };
 
-/* What our key lookup saw, overriding libopendkim's coarser view. */
-enum key_state {
-	KEY_UNTRIED, KEY_FOUND, KEY_NOTFOUND, KEY_TEMP, KEY_TOOBIG,
-	KEY_SYNTAX
-};
-
-/* Our view of one DKIM-Signature field. */
-struct dsig {
-	struct ma_dkim_sig out;
-	int	decided;		/* result set before the library */
-	int	fed;			/* field given to libopendkim */
-	int	evaluate;		/* handed to libopendkim for verifying */
-	DKIM_SIGINFO *si;		/* matched library handle, or NULL */
-	enum key_state key;
-	int	key_k_mismatch;		/* key k= is not a='s key type */
-	int	key_rsa;		/* key k= is rsa (when looked up) */
-	const char *key_g;		/* key g= (RFC 4871), or NULL */
-};
-
 struct ma_dkim_verify {
 	struct ma_dkim_verifier *v;
 	struct ma_dkim_options opt;
@@ -143,18 +119,13 @@ struct ma_dkim_verify {
 	const char *lib_why;		/* static text when lib_dead */
 	enum ma_dkim_result lib_result;	/* result then */
 	size_t	n_fields;
-	struct dsig *sigs;
+	struct ma_dkim_dsig *sigs;
 	size_t	n_sigs;
 	size_t	cap_sigs;
 	size_t	n_evaluate;
 };
 
 enum { ST_HEADER, ST_BODY, ST_DONE };
-
-/* One parsed tag-list; values point into an arena copy. */
-struct taglist {
-	const char *v, *a, *b, *bh, *c, *d, *h, *i, *l, *q, *s, *t, *x;
-};
 
 /* ma_dkim_result_str - RFC 8601 result word */
 const char *
@@ -179,160 +150,9 @@ ma_dkim_result_str(enum ma_dkim_result r)
 	return ("permerror");
 }
 
-/* is_fws - folding white space byte of a tag-list */
-static inline int
-is_fws(unsigned char c)
-{
-	return (c == ' ' || c == '\t' || c == '\r' || c == '\n');
-}
-
-/* tag_slot - where a known tag's value goes, NULL for others */
-static const char **
-tag_slot(struct taglist *tl, const char *name, size_t len)
-{
-	if (len == 1) {
-		switch (name[0]) {
-		case 'v': return (&tl->v);
-		case 'a': return (&tl->a);
-		case 'b': return (&tl->b);
-		case 'c': return (&tl->c);
-		case 'd': return (&tl->d);
-		case 'h': return (&tl->h);
-		case 'i': return (&tl->i);
-		case 'l': return (&tl->l);
-		case 'q': return (&tl->q);
-		case 's': return (&tl->s);
-		case 't': return (&tl->t);
-		case 'x': return (&tl->x);
-		}
-		return (NULL);
-	}
-	if (len == 2 && name[0] == 'b' && name[1] == 'h')
-		return (&tl->bh);
-	return (NULL);
-}
-
-/*
- * parse_taglist - RFC 6376 3.2 tag-list of len bytes at p. Known tags go
- * to tl (arena copies, FWS trimmed). Returns NULL or a syntax reason.
- * Unknown and duplicate-free; duplicates and bad bytes are errors.
- */
-static const char *
-parse_taglist(struct ma_arena *a, const char *p, size_t len,
-	      struct taglist *tl, size_t *n_unknown)
-{
-	size_t	i = 0, ns, ne, vs, ve;
-	const char **slot;
-
-	memset(tl, 0, sizeof(*tl));
-	*n_unknown = 0;
-	while (i < len) {
-		while (i < len && is_fws((unsigned char) p[i]))
-			i++;
-		if (i >= len)
-			break;			/* trailing ";" allowed */
-		ns = i;
-		if (!isalpha((unsigned char) p[i]))
-			return ("syntax: bad tag name");
-		while (i < len && (isalnum((unsigned char) p[i]) || p[i] == '_'))
-			i++;
-		ne = i;
-		while (i < len && is_fws((unsigned char) p[i]))
-			i++;
-		if (i >= len || p[i] != '=')
-			return ("syntax: tag without =");
-		i++;
-		while (i < len && is_fws((unsigned char) p[i]))
-			i++;
-		vs = i;
-		while (i < len && p[i] != ';') {
-			unsigned char c = (unsigned char) p[i];
-
-			if (!is_fws(c) && (c < 0x21 || c > 0x7e))
-				return ("syntax: bad byte in tag value");
-			i++;
-		}
-		ve = i;
-		while (ve > vs && is_fws((unsigned char) p[ve - 1]))
-			ve--;
-		slot = tag_slot(tl, p + ns, ne - ns);
-		if (slot == NULL) {
-			(*n_unknown)++;
-		} else {
-			if (*slot != NULL)
-				return ("syntax: duplicate tag");
-			if ((*slot = ma_arena_memdup(a, p + vs, ve - vs)) == NULL)
-				return ("");	/* out of memory */
-		}
-		if (i < len)
-			i++;			/* the ';' */
-	}
-	return (NULL);
-}
-
-/* squeeze - copy of s without FWS (b=, bh=) */
-static char *
-squeeze(struct ma_arena *a, const char *s)
-{
-	size_t	n = strlen(s), i, j = 0;
-	char   *d = ma_arena_alloc(a, n + 1);
-
-	if (d == NULL)
-		return (NULL);
-	for (i = 0; i < n; i++)
-		if (!is_fws((unsigned char) s[i]))
-			d[j++] = s[i];
-	d[j] = 0;
-	return (d);
-}
-
-/* parse_time - RFC 6376 3.5 t=/x=: 1*12DIGIT; -1 when invalid */
-static long long
-parse_time(const char *s)
-{
-	long long n = 0;
-	size_t	i;
-
-	for (i = 0; s[i] != 0; i++) {
-		if (i >= 12 || !isdigit((unsigned char) s[i]))
-			return (-1);
-		n = n * 10 + (s[i] - '0');
-	}
-	return (i == 0 ? -1 : n);
-}
-
-/* has_dns_txt - q= offers dns/txt (colon-separated list, RFC 6376 3.5) */
-static int
-has_dns_txt(const char *q)
-{
-	const char *p = q, *e;
-	size_t	n;
-
-	for (;;) {
-		while (is_fws((unsigned char) *p))
-			p++;
-		e = strchr(p, ':');
-		n = e ? (size_t) (e - p) : strlen(p);
-		while (n > 0 && is_fws((unsigned char) p[n - 1]))
-			n--;
-		if (n == 7 && strncasecmp(p, "dns/txt", 7) == 0)
-			return (1);
-		if (e == NULL)
-			return (0);
-		p = e + 1;
-	}
-}
-
-/* sig_is_rsa - a= names an RSA algorithm */
-static int
-sig_is_rsa(const struct dsig *ds)
-{
-	return (strncasecmp(ds->out.algorithm, "rsa-", 4) == 0);
-}
-
 /* decide - set a result before (or instead of) the library */
 static void
-decide(struct dsig *ds, enum ma_dkim_result r, const char *why)
+decide(struct ma_dkim_dsig *ds, enum ma_dkim_result r, const char *why)
 {
 	ds->decided = 1;
 	ds->out.result = r;
@@ -341,7 +161,8 @@ decide(struct dsig *ds, enum ma_dkim_result r, const char *why)
 
 /* precheck - our checks of one signature (see DESCRIPTION) */
 static void
-precheck(struct ma_dkim_verify *dv, struct dsig *ds, const struct taglist *tl)
+precheck(struct ma_dkim_verify *dv, struct ma_dkim_dsig *ds,
+	 const struct ma_dkim_taglist *tl)
 {
 	const struct ma_dkim_options *o = &dv->opt;
 	long long t = -1, x = -1, now;
@@ -363,13 +184,13 @@ precheck(struct ma_dkim_verify *dv, struct dsig *ds, const struct taglist *tl)
 	    && strcasecmp(tl->a, "rsa-sha1") != 0)
 		return (decide(ds, MA_DKIM_NEUTRAL,
 			       "syntax: unknown algorithm"));
-	if (tl->t != NULL && (t = parse_time(tl->t)) < 0)
+	if (tl->t != NULL && (t = ma_dkim_parse_time(tl->t)) < 0)
 		return (decide(ds, MA_DKIM_NEUTRAL, "syntax: bad t="));
-	if (tl->x != NULL && (x = parse_time(tl->x)) < 0)
+	if (tl->x != NULL && (x = ma_dkim_parse_time(tl->x)) < 0)
 		return (decide(ds, MA_DKIM_NEUTRAL, "syntax: bad x="));
 	if (t >= 0 && x >= 0 && x < t)
 		return (decide(ds, MA_DKIM_NEUTRAL, "syntax: x= before t="));
-	if (tl->q != NULL && !has_dns_txt(tl->q))
+	if (tl->q != NULL && !ma_dkim_has_dns_txt(tl->q))
 		return (decide(ds, MA_DKIM_NEUTRAL,
 			       "syntax: q= lacks dns/txt"));
 	if (strcasecmp(tl->a, "rsa-sha1") == 0 && !o->allow_sha1)
@@ -393,10 +214,10 @@ lower(char *s)
 }
 
 /* new_sig - append one entry for a DKIM-Signature field */
-static struct dsig *
+static struct ma_dkim_dsig *
 new_sig(struct ma_dkim_verify *dv)
 {
-	struct dsig *ns;
+	struct ma_dkim_dsig *ns;
 	size_t	cap;
 
 	if (dv->n_sigs == dv->cap_sigs) {
@@ -421,8 +242,8 @@ static enum ma_status
 add_sig(struct ma_dkim_verify *dv, const char *val, size_t vlen,
 	int fed, const char *unfed_why)
 {
-	struct dsig *ds;
-	struct taglist tl;
+	struct ma_dkim_dsig *ds;
+	struct ma_dkim_taglist tl;
 	const char *why;
 	size_t	n_unknown;
 
@@ -433,7 +254,7 @@ add_sig(struct ma_dkim_verify *dv, const char *val, size_t vlen,
 		decide(ds, MA_DKIM_NEUTRAL, unfed_why);
 		return (MA_OK);
 	}
-	why = parse_taglist(dv->arena, val, vlen, &tl, &n_unknown);
+	why = ma_dkim_parse_taglist(dv->arena, val, vlen, &tl, &n_unknown);
 	if (why != NULL && *why == 0)
 		return (MA_ERR_NOMEM);
 	if (tl.d != NULL)
@@ -443,7 +264,8 @@ add_sig(struct ma_dkim_verify *dv, const char *val, size_t vlen,
 	if (tl.a != NULL)
 		ds->out.algorithm = tl.a;
 	ds->out.identity = tl.i;
-	if (tl.b != NULL && (ds->out.b = squeeze(dv->arena, tl.b)) == NULL)
+	if (tl.b != NULL
+	    && (ds->out.b = ma_dkim_squeeze(dv->arena, tl.b)) == NULL)
 		return (MA_ERR_NOMEM);
 	if (why != NULL)
 		decide(ds, MA_DKIM_NEUTRAL, why);
@@ -470,7 +292,7 @@ is_dkim_sig_field(const char *p, size_t len, size_t *voff)
 }
 
 /* find_sig - our entry for a library signature handle */
-static struct dsig *
+static struct ma_dkim_dsig *
 find_sig(struct ma_dkim_verify *dv, DKIM_SIGINFO *si)
 {
 	for (size_t i = 0; i < dv->n_sigs; i++)
@@ -489,7 +311,7 @@ b_equal(const unsigned char *lib_b, const char *ours)
 	if (p == NULL)
 		return (*q == 0);
 	for (;;) {
-		while (is_fws(*p))
+		while (ma_dkim_is_fws(*p))
 			p++;
 		if (*p == 0 || *q == 0)
 			return (*p == 0 && *q == 0);
@@ -509,7 +331,7 @@ prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 {
 	struct ma_dkim_verify *dv = dkim_get_user_context(dkim);
 	size_t	cursor = 0, j, max;
-	struct dsig *ds;
+	struct ma_dkim_dsig *ds;
 
 	if (dv == NULL)
 		return (DKIM_CBSTAT_CONTINUE);
@@ -547,203 +369,35 @@ prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 }
 
 /*
- * find_tag - value of tag name in the tag-list of len bytes at p (a key
- * record); *vlen its length, FWS trimmed. NULL when absent.
- */
-static const char *
-find_tag(const char *p, size_t len, const char *name, size_t *vlen)
-{
-	size_t	i = 0, ns, ne, vs, ve, nl = strlen(name);
-
-	while (i < len) {
-		while (i < len && is_fws((unsigned char) p[i]))
-			i++;
-		ns = i;
-		while (i < len && p[i] != '=' && p[i] != ';')
-			i++;
-		ne = i;
-		while (ne > ns && is_fws((unsigned char) p[ne - 1]))
-			ne--;
-		if (i >= len || p[i] == ';') {
-			i++;
-			continue;
-		}
-		vs = ++i;
-		while (i < len && p[i] != ';')
-			i++;
-		ve = i;
-		while (vs < ve && is_fws((unsigned char) p[vs]))
-			vs++;
-		while (ve > vs && is_fws((unsigned char) p[ve - 1]))
-			ve--;
-		if (ne - ns == nl && memcmp(p + ns, name, nl) == 0) {
-			*vlen = ve - vs;
-			return (p + vs);
-		}
-		i++;
-	}
-	return (NULL);
-}
-
-/* hexval - value of a hex digit, -1 if none */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	return (-1);
-}
-
-/*
- * g_matches - RFC 4871 3.6.1 g=: the local-part of i= (dkim-quoted-
- * printable, empty without i=) against g with at most one "*"; an
- * empty g= matches nothing.
- */
-static int
-g_matches(const char *g, const char *i)
-{
-	char	lp[512];
-	size_t	n = 0, gl = strlen(g), pre, suf;
-	const char *star, *q;
-	char   *at;
-
-	if (gl == 0)
-		return (0);
-	for (q = i; q != NULL && *q != 0; q++) {
-		if (n >= sizeof(lp) - 1)
-			return (0);		/* too long to be ours */
-		if (*q == '=' && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
-			lp[n++] = (char) (hexval(q[1]) * 16 + hexval(q[2]));
-			q += 2;
-		} else if (!is_fws((unsigned char) *q)) {
-			lp[n++] = *q;
-		}
-	}
-	lp[n] = 0;
-	if ((at = strrchr(lp, '@')) == NULL)
-		n = 0;			/* no i=: empty local-part */
-	else
-		n = (size_t) (at - lp);
-	lp[n] = 0;
-	if ((star = strchr(g, '*')) == NULL)
-		return (strcmp(g, lp) == 0);
-	pre = (size_t) (star - g);
-	suf = gl - pre - 1;
-	return (n >= pre + suf && strncmp(lp, g, pre) == 0
-		&& strcmp(lp + n - suf, star + 1) == 0);
-}
-
-/*
- * rsa_spki - RFC 6376 3.6.1 names a bare RSAPublicKey for k=rsa, while
- * libopendkim reads only SubjectPublicKeyInfo: rewrite p= in that case.
- * Returns a new record in the arena, or NULL to keep the original.
- */
-static char *
-rsa_spki(struct ma_arena *a, const char *rec, size_t len)
-{
-	const char *pv;
-	size_t	pl, i, j = 0;
-	unsigned char *der, *spki = NULL;
-	const unsigned char *q;
-	char   *b64, *out = NULL;
-	EVP_PKEY *pk = NULL;
-	int	dl, sl;
-
-	if ((pv = find_tag(rec, len, "p", &pl)) == NULL || pl == 0)
-		return (NULL);
-	if ((b64 = ma_arena_alloc(a, pl + 1)) == NULL
-	    || (der = ma_arena_alloc(a, pl + 1)) == NULL)
-		return (NULL);
-	for (i = 0; i < pl; i++)
-		if (!is_fws((unsigned char) pv[i]))
-			b64[j++] = pv[i];
-	if (j == 0 || j > INT_MAX || (dl = EVP_DecodeBlock(der,
-			(const unsigned char *) b64, (int) j)) <= 0)
-		return (NULL);
-	for (i = j; i > 0 && b64[i - 1] == '='; i--)
-		dl--;			/* EVP_DecodeBlock counts padding */
-	q = der;
-	if ((pk = d2i_PUBKEY(NULL, &q, dl)) != NULL) {
-		EVP_PKEY_free(pk);
-		return (NULL);		/* already SubjectPublicKeyInfo */
-	}
-	q = der;
-	if ((pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, dl)) == NULL)
-		return (NULL);
-	if ((sl = i2d_PUBKEY(pk, &spki)) > 0) {
-		size_t	cap = (pv - rec) + 4 * ((size_t) sl / 3 + 1) + 1
-		    + (len - (size_t) (pv + pl - rec)) + 1;
-
-		if ((out = ma_arena_alloc(a, cap)) != NULL) {
-			size_t	off = (size_t) (pv - rec);
-
-			memcpy(out, rec, off);
-			off += (size_t) EVP_EncodeBlock((unsigned char *) out
-						       + off, spki, sl);
-			memcpy(out + off, pv + pl, len - (size_t) (pv + pl - rec));
-			off += len - (size_t) (pv + pl - rec);
-			out[off] = 0;
-		}
-	}
-	OPENSSL_free(spki);
-	EVP_PKEY_free(pk);
-	return (out);
-}
-
-/* key_checks - our key-record checks: k= against a=, g= (RFC 4871) */
-static void
-key_checks(struct ma_dkim_verify *dv, struct dsig *ds, const char *rec,
-	   size_t len)
-{
-	const char *k, *g;
-	size_t	kl = 3, gl;
-	int	sig_rsa = strncasecmp(ds->out.algorithm, "rsa-", 4) == 0;
-
-	if ((k = find_tag(rec, len, "k", &kl)) == NULL)
-		k = "rsa", kl = 3;	/* RFC 6376 3.6.1 default */
-	ds->key_rsa = kl == 3 && strncasecmp(k, "rsa", 3) == 0;
-	if (ds->key_rsa != sig_rsa)
-		ds->key_k_mismatch = 1;
-	if ((g = find_tag(rec, len, "g", &gl)) != NULL)
-		ds->key_g = ma_arena_memdup(dv->arena, g, gl);
-}
-
-/*
  * key_lookup - libopendkim callback: the key record through our
- * resolver, charged to the message's budget. Failures are kept in our
- * entry and reported to the library as "not found" so that it goes on
- * with the other signatures.
+ * resolver, charged to the message's budget, then checked and handed
+ * over by ma_dkim_key_record(). Failures are kept in our entry and
+ * reported to the library as "not found" so that it goes on with the
+ * other signatures.
  */
 static DKIM_CBSTAT
 key_lookup(DKIM *dkim, DKIM_SIGINFO *si, unsigned char *buf, size_t buflen)
 {
 	struct ma_dkim_verify *dv = dkim_get_user_context(dkim);
 	struct ma_dns_answer *ans = NULL;
-	struct dsig *ds;
+	struct ma_dkim_dsig *ds;
 	char	name[KEY_NAME_MAX];
 	const struct ma_dns_rr *rr;
 	enum ma_status st;
 	int	n;
-	const char *data;
-	char   *spki;
-	size_t	len;
 
 	if (dv == NULL || (ds = find_sig(dv, si)) == NULL || !ds->evaluate)
 		return (DKIM_CBSTAT_NOTFOUND);
 	n = snprintf(name, sizeof(name), "%s._domainkey.%s",
 		     ds->out.selector, ds->out.domain);
 	if (n < 0 || (size_t) n >= sizeof(name)) {
-		ds->key = KEY_NOTFOUND;
+		ds->key = MA_DKIM_KEY_NOTFOUND;
 		return (DKIM_CBSTAT_NOTFOUND);
 	}
 	st = ma_dns_query(dv->v->dns, dv->budget, dv->arena, name,
 			  MA_DNS_TXT, &ans);
 	if ((st != MA_OK && st != MA_ERR_SYNTAX) || ans == NULL) {
-		ds->key = KEY_TEMP;
+		ds->key = MA_DKIM_KEY_TEMP;
 		return (DKIM_CBSTAT_NOTFOUND);
 	}
 	switch (ans->rcode) {
@@ -751,36 +405,21 @@ key_lookup(DKIM *dkim, DKIM_SIGINFO *si, unsigned char *buf, size_t buflen)
 		break;
 	case MA_DNS_NODATA:
 	case MA_DNS_NXDOMAIN:
-		ds->key = KEY_NOTFOUND;
+		ds->key = MA_DKIM_KEY_NOTFOUND;
 		return (DKIM_CBSTAT_NOTFOUND);
 	default:
-		ds->key = KEY_TEMP;
+		ds->key = MA_DKIM_KEY_TEMP;
 		return (DKIM_CBSTAT_NOTFOUND);
 	}
 	if (ans->n_rr == 0) {
-		ds->key = KEY_NOTFOUND;
+		ds->key = MA_DKIM_KEY_NOTFOUND;
 		return (DKIM_CBSTAT_NOTFOUND);
 	}
 	rr = &ans->rr[0];		/* RFC 6376 3.6.2.2: may choose one */
-	data = rr->data;
-	len = rr->len;
-	if (rr->len > MA_LIMIT_DKIM_KEY_RECORD || rr->len + 1 > buflen) {
-		ds->key = KEY_TOOBIG;
-		return (DKIM_CBSTAT_NOTFOUND);
-	}
-	if (memchr(rr->data, 0, rr->len) != NULL) {
-		ds->key = KEY_SYNTAX;
-		return (DKIM_CBSTAT_NOTFOUND);
-	}
-	key_checks(dv, ds, rr->data, rr->len);
-	if (!ds->key_k_mismatch && sig_is_rsa(ds)
-	    && (spki = rsa_spki(dv->arena, rr->data, rr->len)) != NULL
-	    && strlen(spki) < buflen)
-		len = strlen(spki), data = spki;
-	memcpy(buf, data, len);
-	buf[len] = 0;
-	ds->key = KEY_FOUND;
-	return (DKIM_CBSTAT_CONTINUE);
+	ds->key = ma_dkim_key_record(dv->arena, ds, rr->data, rr->len, buf,
+				     buflen);
+	return (ds->key == MA_DKIM_KEY_FOUND ? DKIM_CBSTAT_CONTINUE
+		: DKIM_CBSTAT_NOTFOUND);
 }
 
 /* ma_dkim_verifier_new - shared library handle */
@@ -986,7 +625,7 @@ ma_dkim_verify_body(struct ma_dkim_verify *dv, const unsigned char *p,
 
 /* sigerror_result - map a libopendkim signature error */
 static void
-sigerror_result(struct dsig *ds, DKIM_SIGERROR e)
+sigerror_result(struct ma_dkim_dsig *ds, DKIM_SIGERROR e)
 {
 	enum ma_dkim_result r = MA_DKIM_PERMERROR;
 	const char *why;
@@ -1073,18 +712,18 @@ sigerror_result(struct dsig *ds, DKIM_SIGERROR e)
  * what our lookup saw for an earlier signature with the same pair.
  */
 static void
-sibling_key(struct ma_dkim_verify *dv, struct dsig *ds)
+sibling_key(struct ma_dkim_verify *dv, struct ma_dkim_dsig *ds)
 {
 	for (size_t i = 0; i < dv->n_sigs; i++) {
-		struct dsig *o = &dv->sigs[i];
+		struct ma_dkim_dsig *o = &dv->sigs[i];
 
-		if (o != ds && o->key != KEY_UNTRIED
+		if (o != ds && o->key != MA_DKIM_KEY_UNTRIED
 		    && strcasecmp(o->out.domain, ds->out.domain) == 0
 		    && strcasecmp(o->out.selector, ds->out.selector) == 0) {
 			ds->key = o->key;
 			ds->key_rsa = o->key_rsa;
-			ds->key_k_mismatch = o->key == KEY_FOUND
-			    && o->key_rsa != sig_is_rsa(ds);
+			ds->key_k_mismatch = o->key == MA_DKIM_KEY_FOUND
+			    && o->key_rsa != ma_dkim_sig_is_rsa(ds);
 			ds->key_g = o->key_g;
 			return;
 		}
@@ -1093,7 +732,7 @@ sibling_key(struct ma_dkim_verify *dv, struct dsig *ds)
 
 /* finish_sig - result of one evaluated signature after dkim_eom() */
 static void
-finish_sig(struct ma_dkim_verify *dv, struct dsig *ds)
+finish_sig(struct ma_dkim_verify *dv, struct ma_dkim_dsig *ds)
 {
 	DKIM_SIGINFO *si = ds->si;
 	unsigned int bits = 0, flags;
@@ -1102,22 +741,22 @@ finish_sig(struct ma_dkim_verify *dv, struct dsig *ds)
 	unsigned min_bits = dv->opt.min_key_bits ? dv->opt.min_key_bits
 	    : MA_DKIM_MIN_KEY_BITS;
 
-	if (ds->key == KEY_UNTRIED)
+	if (ds->key == MA_DKIM_KEY_UNTRIED)
 		sibling_key(dv, ds);
 	switch (ds->key) {
-	case KEY_TEMP:
+	case MA_DKIM_KEY_TEMP:
 		ds->out.result = MA_DKIM_TEMPERROR;
 		ds->out.reason = "DNS temporary failure";
 		return;
-	case KEY_NOTFOUND:
+	case MA_DKIM_KEY_NOTFOUND:
 		ds->out.result = MA_DKIM_PERMERROR;
 		ds->out.reason = "key not found";
 		return;
-	case KEY_TOOBIG:
+	case MA_DKIM_KEY_TOOBIG:
 		ds->out.result = MA_DKIM_PERMERROR;
 		ds->out.reason = "key record too large";
 		return;
-	case KEY_SYNTAX:
+	case MA_DKIM_KEY_SYNTAX:
 		ds->out.result = MA_DKIM_PERMERROR;
 		ds->out.reason = "key syntax: NUL byte";
 		return;
@@ -1135,7 +774,8 @@ finish_sig(struct ma_dkim_verify *dv, struct dsig *ds)
 		ds->out.reason = "key k= does not match a=";
 		return;
 	}
-	if (ds->key_g != NULL && !g_matches(ds->key_g, ds->out.identity)) {
+	if (ds->key_g != NULL
+	    && !ma_dkim_g_matches(ds->key_g, ds->out.identity)) {
 		ds->out.result = MA_DKIM_PERMERROR;
 		ds->out.reason = "key g= does not match i= (RFC 4871)";
 		return;
@@ -1205,7 +845,7 @@ ma_dkim_verify_eom(struct ma_dkim_verify *dv,
 	    == NULL)
 		return (MA_ERR_NOMEM);
 	for (i = 0; i < dv->n_sigs; i++) {
-		struct dsig *ds = &dv->sigs[i];
+		struct ma_dkim_dsig *ds = &dv->sigs[i];
 
 		if (!ds->decided) {
 			if (ds->si == NULL) {

@@ -20,9 +20,10 @@
  *	answer is MA_DNS_TIMEOUT.
  *
  *	Answers are decoded into struct ma_dns_answer in the caller's
- *	arena: NOERROR with data is ANSWER, without data NODATA; NXDOMAIN;
- *	every other rcode, a bogus DNSSEC answer, a library error and
- *	malformed rdata are SERVFAIL with a short why.
+ *	arena (each RR's rdata by dns_rdata.c): NOERROR with data is
+ *	ANSWER, without data NODATA; NXDOMAIN; every other rcode, a bogus
+ *	DNSSEC answer, a library error and malformed rdata are SERVFAIL
+ *	with a short why.
  *
  *	libunbound answers some names itself (RFC 6761/6762/8375 and
  *	RFC 1918 reverse zones); of these, test., home.arpa. and the
@@ -61,10 +62,10 @@
  *	message and so to one thread at a time. ma_dns_free() with no
  *	query in flight.
  * STANDARDS
- *	RFC 1035 (rcodes, rdata formats), RFC 3596 (AAAA), RFC 7505 (null
- *	MX: exchange "" here), RFC 2308 (NODATA vs NXDOMAIN).
+ *	RFC 1035 (rcodes), RFC 2308 (NODATA vs NXDOMAIN); rdata formats
+ *	in dns_rdata.c.
  * SEE ALSO
- *	dns_zone.c, libunbound(3).
+ *	dns_rdata.c, dns_zone.c, libunbound(3).
  */
 #include "config.h"
 
@@ -88,8 +89,6 @@
 #include "ma_limits.h"
 
 #define RCODE_NXDOMAIN	3	/* RFC 1035 4.1.1 */
-#define NAME_WIRE_MAX	255	/* RFC 1035 2.3.4 */
-#define NAME_TEXT_MAX	(NAME_WIRE_MAX * 4 + 1) /* every byte as \DDD */
 
 struct ma_dns {
 	struct ub_ctx *ctx;
@@ -459,117 +458,6 @@ on_answer(void *arg, int err, struct ub_result *res)
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pending_unref(p);
-}
-
-/* decode_name - uncompressed wire name to lower-case text, no dot */
-static const char *
-decode_name(const unsigned char *p, size_t len, size_t *used, char *out,
-	    size_t *outlen)
-{
-	size_t	pos = 0, o = 0;
-
-	for (;;) {
-		unsigned l;
-
-		if (pos >= len)
-			return ("truncated name");
-		l = p[pos++];
-		if (l == 0)
-			break;
-		if (l & 0xc0)
-			return ("compressed or extended label");
-		if (pos + l > len || pos + l >= NAME_WIRE_MAX)
-			return ("bad name length");
-		if (o > 0)
-			out[o++] = '.';
-		for (; l > 0; l--, pos++) {
-			unsigned char c = p[pos];
-
-			if (c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			if (c > 0x20 && c < 0x7f && c != '.' && c != '\\') {
-				out[o++] = (char) c;
-			} else {
-				snprintf(out + o, 5, "\\%03u", c);
-				o += 4;
-			}
-		}
-	}
-	out[o] = '\0';
-	*used = pos;
-	*outlen = o;
-	return (NULL);
-}
-
-/* ma_dns_rdata_decode - one RR's rdata into rr */
-enum ma_status
-ma_dns_rdata_decode(struct ma_arena *arena, int type, const unsigned char *p,
-		    size_t len, struct ma_dns_rr *rr, const char **why)
-{
-	char	name[NAME_TEXT_MAX + 1];
-	size_t	used, nlen, pos, o;
-	char   *txt;
-
-	memset(rr, 0, sizeof(*rr));
-	*why = NULL;
-	if (p == NULL && len > 0)
-		len = 0;
-	switch (type) {
-	case MA_DNS_A:
-	case MA_DNS_AAAA:
-		if (len != (type == MA_DNS_A ? 4u : 16u)) {
-			*why = "bad address rdata";
-			return (MA_ERR_SYNTAX);
-		}
-		break;
-	case MA_DNS_TXT:
-	case MA_DNS_T_SPF:
-		if ((txt = ma_arena_alloc(arena, len + 1)) == NULL)
-			return (MA_ERR_NOMEM);
-		for (pos = 0, o = 0; pos < len; pos += 1 + p[pos]) {
-			if (pos + 1 + p[pos] > len) {
-				*why = "bad TXT rdata";
-				return (MA_ERR_SYNTAX);
-			}
-			memcpy(txt + o, p + pos + 1, p[pos]);
-			o += p[pos];
-		}
-		if (len == 0) {
-			*why = "empty TXT rdata";
-			return (MA_ERR_SYNTAX);
-		}
-		rr->data = txt;
-		rr->len = o;
-		return (MA_OK);
-	case MA_DNS_MX:
-		if (len < 3) {
-			*why = "bad MX rdata";
-			return (MA_ERR_SYNTAX);
-		}
-		rr->pref = ((unsigned) p[0] << 8) | p[1];
-		p += 2;
-		len -= 2;
-		/* FALLTHROUGH */
-	case MA_DNS_PTR:
-	case MA_DNS_CNAME:
-	case MA_DNS_T_NS:
-		if ((*why = decode_name(p, len, &used, name, &nlen)) != NULL)
-			return (MA_ERR_SYNTAX);
-		if (used != len) {
-			*why = "trailing bytes after name";
-			return (MA_ERR_SYNTAX);
-		}
-		if ((rr->data = ma_arena_memdup(arena, name, nlen)) == NULL)
-			return (MA_ERR_NOMEM);
-		rr->len = nlen;
-		return (MA_OK);
-	default:
-		break;
-	}
-	if ((rr->data = ma_arena_memdup(arena, p, len)) == NULL)
-		return (MA_ERR_NOMEM);
-	rr->len = len;
-	return (MA_OK);
 }
 
 /* fail_answer - non-answer outcome, counted in the budget */

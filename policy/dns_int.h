@@ -1,6 +1,7 @@
 /*
  * NAME
- *	dns_int.h - resolver internals shared by dns.c and dns_zone.c
+ *	dns_int.h - resolver internals shared by dns.c, dns_zone.c and
+ *	dns_rdata.c
  * DESCRIPTION
  *	Not part of the engine contract (include/mailauth/dns.h). The
  *	unit test includes it to reach the name check, the zone-line
