@@ -98,6 +98,37 @@ suite_counts() {
 	     END { printf "%d %d\n", p, f }' "$1"
 }
 
+# case_counts DIR - "PASS FAIL" over the individual cases of every test
+# program of a make check: Check's "Checks: N, Failures: F, Errors: E",
+# the conformance runners' "P/N" lines, the script tests' "N passed, N
+# failed". A program that failed without a failing case counted (a crash,
+# a sanitizer abort) adds one failure.
+case_counts() {
+	local dir=$1 log p f tp=0 tf=0 res
+	for log in "$dir"/tests/unit/*.log "$dir"/tests/conformance/*.log "$dir"/tests/*.log; do
+		[ -f "$log" ] || continue
+		case "$log" in */test-suite.log | *.valgrind.log) continue ;; esac
+		read -r p f < <(awk '
+		    /Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+			gsub(/[,%]/, " "); for (i = 1; i <= NF; i++) {
+			    if ($i == "Checks:") n = $(i + 1)
+			    if ($i == "Failures:") fl = $(i + 1)
+			    if ($i == "Errors:") er = $(i + 1) }
+			p += n - fl - er; f += fl + er; seen = 1 }
+		    /^dkim conformance: [0-9]+\/[0-9]+/ {
+			split($3, a, "/"); p += a[1]; f += a[2] - a[1]; seen = 1 }
+		    /^spf conformance: [0-9]+\/[0-9]+/ { split($3, a, "/"); p += a[1]; seen = 1 }
+		    / [0-9]+ unexpected failures/ {
+			for (i = 1; i < NF; i++) if ($(i + 1) == "unexpected") f += $i }
+		    /^(golden|hostile): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4; seen = 1 }
+		    END { printf "%d %d\n", p, f }' "$log")
+		res=$(sed -n 's/^:test-result: //p' "${log%.log}.trs" 2>/dev/null | head -n 1)
+		if [ "$res" != PASS ] && [ "$f" = 0 ]; then f=1; fi
+		tp=$((tp + p)); tf=$((tf + f))
+	done
+	echo "$tp $tf"
+}
+
 # build_and_check DIR CONFIGURE-ARGS... - configure, make, make check
 build_and_check() {
 	local dir=$1 counts
@@ -121,7 +152,7 @@ build_and_check() {
 	local rc=$?
 	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/check.log"
 	if [ -f "$dir/test-suite.log" ]; then
-		counts=$(suite_counts "$dir/test-suite.log")
+		counts=$(case_counts "$dir")
 		# shellcheck disable=SC2086
 		layer "$dir make check" $counts
 		[ $rc -ne 0 ] && [ "${counts#* }" = 0 ] && layer "$dir make check rc" 0 1
