@@ -91,13 +91,6 @@ if [ "${SKIP_AUTORECONF:-0}" != 1 ] || [ ! -x configure ]; then
 	rm -f "$AR_LOG"
 fi
 
-# suite_counts LOG - "PASS FAIL" from an automake test-suite.log
-suite_counts() {
-	awk '/^# PASS:/ { p += $3 } /^# XFAIL:/ { p += $3 }
-	     /^# FAIL:/ { f += $3 } /^# XPASS:/ { f += $3 } /^# ERROR:/ { f += $3 }
-	     END { printf "%d %d\n", p, f }' "$1"
-}
-
 # case_counts DIR - "PASS FAIL" over the individual cases of every test
 # program of a make check: Check's "Checks: N, Failures: F, Errors: E",
 # the conformance runners' "P/N" lines, the script tests' "N passed, N
