@@ -83,11 +83,17 @@ struct lex {
 	struct tok cur;
 };
 
+#define LOCAL_MAX	256		/* ours; RFC 5321 4.5.3.1.1 says 64 */
+
 struct from_parser {
 	struct lex lx;
 	struct ma_arena *arena;
 	const char **out;
+	const char **locals;		/* local part of each mailbox, as written */
 	size_t	n;
+	char	local[LOCAL_MAX + 1];
+	size_t	local_len;
+	int	local_over;
 };
 
 /* is_atext - RFC 5322 3.2.3 atext, plus UTF-8 bytes (RFC 6532 3.2) */
@@ -278,11 +284,33 @@ parse_domain(struct lex *lx, char *buf, size_t *len_out)
 	return (0);
 }
 
-/* add_domain - validate and keep one mailbox's domain */
+/* local_reset - start a new local part */
+static void
+local_reset(struct from_parser *fp)
+{
+	fp->local_len = 0;
+	fp->local_over = 0;
+}
+
+/* local_add - append the current token (word or ".") to the local part */
+static void
+local_add(struct from_parser *fp)
+{
+	const struct tok *t = &fp->lx.cur;
+
+	if (fp->local_len + t->len > LOCAL_MAX) {
+		fp->local_over = 1;
+		return;
+	}
+	memcpy(fp->local + fp->local_len, t->p, t->len);
+	fp->local_len += t->len;
+}
+
+/* add_domain - validate and keep one mailbox's domain and local part */
 static enum ma_status
 add_domain(struct from_parser *fp, const char *d, size_t len)
 {
-	char   *norm;
+	char   *norm, *local;
 
 	if (!ma_domain_is_valid(d, len))
 		return (MA_ERR_SYNTAX);
@@ -290,6 +318,11 @@ add_domain(struct from_parser *fp, const char *d, size_t len)
 		return (MA_ERR_LIMIT);
 	if ((norm = ma_domain_normalize(fp->arena, d, len)) == NULL)
 		return (MA_ERR_NOMEM);
+	local = ma_arena_memdup(fp->arena, fp->local,
+				fp->local_over ? 0 : fp->local_len);
+	if (local == NULL)
+		return (MA_ERR_NOMEM);
+	fp->locals[fp->n] = local;
 	fp->out[fp->n++] = norm;
 	return (MA_OK);
 }
@@ -336,6 +369,7 @@ parse_angle(struct from_parser *fp)
 				return (MA_ERR_SYNTAX);
 		}
 	}
+	local_reset(fp);
 	while (is_word(lx) || is_special(lx, '.')) {	/* local-part */
 		if (is_word(lx)) {
 			if (prev_word)
@@ -344,6 +378,7 @@ parse_angle(struct from_parser *fp)
 			prev_word = 1;
 		} else
 			prev_word = 0;
+		local_add(fp);
 		lex_next(lx);
 	}
 	if (words == 0 || !is_special(lx, '@'))
@@ -369,6 +404,7 @@ parse_address(struct from_parser *fp, int in_group)
 	int	prev_word = 0, adjacent = 0;
 	enum ma_status st;
 
+	local_reset(fp);
 	while (is_word(lx) || is_special(lx, '.')) {
 		if (is_word(lx)) {
 			adjacent |= prev_word;
@@ -376,6 +412,7 @@ parse_address(struct from_parser *fp, int in_group)
 			prev_word = 1;
 		} else
 			prev_word = 0;
+		local_add(fp);
 		lex_next(lx);
 	}
 	if (is_special(lx, '<'))
@@ -410,10 +447,23 @@ ma_rfc5322_from_domains(const char *value, size_t len,
 			struct ma_arena *arena, const char ***domains_out,
 			size_t *n_out)
 {
+	const char **locals;
+
+	return (ma_rfc5322_from_addresses(value, len, arena, &locals,
+					  domains_out, n_out));
+}
+
+/* ma_rfc5322_from_addresses - local parts and domains of a From value */
+enum ma_status
+ma_rfc5322_from_addresses(const char *value, size_t len,
+			  struct ma_arena *arena, const char ***locals_out,
+			  const char ***domains_out, size_t *n_out)
+{
 	struct from_parser fp;
 	enum ma_status st;
 
 	*domains_out = NULL;
+	*locals_out = NULL;
 	*n_out = 0;
 	if (value == NULL)
 		return (MA_ERR_SYNTAX);
@@ -423,7 +473,9 @@ ma_rfc5322_from_domains(const char *value, size_t len,
 	fp.arena = arena;
 	fp.out = ma_arena_calloc(arena, MA_LIMIT_FROM_ADDRESSES,
 				 sizeof(*fp.out));
-	if (fp.out == NULL)
+	fp.locals = ma_arena_calloc(arena, MA_LIMIT_FROM_ADDRESSES,
+				    sizeof(*fp.locals));
+	if (fp.out == NULL || fp.locals == NULL)
 		return (MA_ERR_NOMEM);
 	lex_next(&fp.lx);
 	for (;;) {
@@ -439,6 +491,7 @@ ma_rfc5322_from_domains(const char *value, size_t len,
 	if (fp.n == 0)
 		return (MA_ERR_SYNTAX);
 	*domains_out = fp.out;
+	*locals_out = fp.locals;
 	*n_out = fp.n;
 	return (MA_OK);
 }

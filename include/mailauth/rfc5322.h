@@ -26,6 +26,17 @@ enum ma_status ma_rfc5322_from_domains(const char *value, size_t len,
 				       size_t *n_out);
 
 /*
+ * ma_rfc5322_from_addresses - as ma_rfc5322_from_domains, and the local
+ * part of each mailbox as written (quotes kept; "" when longer than 256
+ * bytes), for SigningTable lookups.
+ */
+enum ma_status ma_rfc5322_from_addresses(const char *value, size_t len,
+					 struct ma_arena *arena,
+					 const char ***locals_out,
+					 const char ***domains_out,
+					 size_t *n_out);
+
+/*
  * ma_rfc5321_path_domain - domain of an envelope path ("<a@b>", "a@b",
  * "<>" gives "" with MA_OK). Lower case. MA_ERR_SYNTAX if unusable.
  */

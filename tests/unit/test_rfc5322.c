@@ -383,6 +383,41 @@ START_TEST(test_domain_length)
 END_TEST
 
 /* rfc5322_suite - all cases */
+/* test_from_addresses - local parts for SigningTable lookups */
+START_TEST(test_from_addresses)
+{
+	static const struct {
+		const char *in;
+		size_t	n;
+		const char *local0, *domain0, *local1;
+	} t[] = {
+		{"Joe <joe@Example.COM>", 1, "joe", "example.com", NULL},
+		{"a.b@x.example", 1, "a.b", "x.example", NULL},
+		{"\"odd local\"@x.example", 1, "\"odd local\"", "x.example", NULL},
+		{"\"x@y.example\" <real@z.example>", 1, "real", "z.example", NULL},
+		{"g: one@a.example, two@b.example;", 2, "one", "a.example", "two"},
+		{"(c) u (d) @ d.example", 1, "u", "d.example", NULL},
+	};
+	size_t	i, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ma_arena *a = ma_arena_new();
+		const char **locals, **domains;
+
+		ck_assert_msg(ma_rfc5322_from_addresses(t[i].in, strlen(t[i].in), a,
+		    &locals, &domains, &n) == MA_OK, "%s: not parsed", t[i].in);
+		ck_assert_uint_eq(n, t[i].n);
+		ck_assert_msg(strcmp(locals[0], t[i].local0) == 0,
+			      "%s: got local \"%s\", want \"%s\"", t[i].in,
+			      locals[0], t[i].local0);
+		ck_assert_str_eq(domains[0], t[i].domain0);
+		if (t[i].local1 != NULL)
+			ck_assert_str_eq(locals[1], t[i].local1);
+		ma_arena_free(&a);
+	}
+}
+END_TEST
+
 static Suite *
 rfc5322_suite(void)
 {
@@ -392,6 +427,7 @@ rfc5322_suite(void)
 	tcase_add_loop_test(tc, test_from, 0,
 			    sizeof(from_cases) / sizeof(from_cases[0]));
 	tcase_add_test(tc, test_from_limit);
+	tcase_add_test(tc, test_from_addresses);
 	tcase_add_test(tc, test_from_big);
 	tcase_add_loop_test(tc, test_path, 0,
 			    sizeof(path_cases) / sizeof(path_cases[0]));
