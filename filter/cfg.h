@@ -28,6 +28,12 @@ struct ma_config {
 	char  **zone_files;		/* DNSZoneFile (repeatable); NULL-terminated */
 	int	dns_offline;		/* DNSOffline */
 	char   *trust_anchor_file;	/* TrustAnchorFile */
+	char   *key_table;		/* KeyTable */
+	char   *signing_table;		/* SigningTable */
+	char   *sign_domain;		/* Domain (single-key form) */
+	char   *sign_selector;		/* Selector */
+	char   *key_file;		/* KeyFile */
+	int	require_safe_keys;	/* RequireSafeKeys */
 	struct ma_policy_config policy;	/* what the engine needs */
 };
 
@@ -51,6 +57,12 @@ enum ma_status ma_config_set(struct ma_config *c, const char *key,
 enum ma_status ma_config_build_engine(const struct ma_config *c,
 				      struct ma_engine **out, char *err,
 				      size_t errlen);
+
+/* ma_config_load_keys - key store for KeyTable/SigningTable or Domain/Selector/KeyFile; NULL when none */
+struct ma_keystore;
+enum ma_status ma_config_load_keys(const struct ma_config *c,
+				   struct ma_keystore **out, char *err,
+				   size_t errlen);
 
 /* ma_config_free - free, clear *cp; takes NULL */
 void	ma_config_free(struct ma_config **cp);

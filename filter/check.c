@@ -5,6 +5,7 @@
  *	mailauth-check [-c FILE] [--dns-zone FILE]... [--client-ip IP]
  *		       [--helo NAME] [--mail-from ADDR] [--rcpt ADDR]...
  *		       [--time EPOCH] [--json] [FILE|-]
+ *	mailauth-check --sign -c FILE [--time EPOCH] [--json] [FILE|-]
  * DESCRIPTION
  *	Reads a message (RFC 5322, CRLF or LF line ends), feeds it to the
  *	same engine mailauthd uses, and prints the headers it would add and
@@ -12,6 +13,9 @@
  *	--dns-zone adds local zone data and makes DNS offline: nothing but
  *	that data is consulted. --time fixes "now" for DKIM t=/x=.
  *	Without --client-ip the client is unknown and SPF gives none.
+ *	--sign treats the message as outbound and prints the DKIM-Signature
+ *	field(s) the configured keys would add (none, with the reason on
+ *	standard error, when no key signs for the From address).
  * DIAGNOSTICS
  *	Exit 0 when the message was evaluated, whatever the verdict; 2 for
  *	usage or configuration errors (message names the problem); 1 for
@@ -49,7 +53,9 @@ usage(const char *why)
 		"[--client-ip IP]\n"
 		"                      [--helo NAME] [--mail-from ADDR] "
 		"[--rcpt ADDR]...\n"
-		"                      [--time EPOCH] [--json] [FILE|-]\n");
+		"                      [--time EPOCH] [--json] [FILE|-]\n"
+		"       mailauth-check --sign -c FILE [--time EPOCH] [--json] "
+		"[FILE|-]\n");
 	exit(2);
 }
 
@@ -199,6 +205,22 @@ print_text(const struct ma_verdict *v)
 		printf("quarantine: %s\n", v->quarantine_reason);
 }
 
+/* print_signatures - the DKIM-Signature fields (--sign) */
+static void
+print_signatures(const struct ma_verdict *v)
+{
+	size_t	i;
+	const char *why;
+
+	for (i = 0; i < v->n_signatures; i++)
+		printf("DKIM-Signature: %s\n", v->signatures[i]);
+	if (v->n_signatures == 0) {
+		why = v->log_line ? strstr(v->log_line, "unsigned=") : NULL;
+		fprintf(stderr, "mailauth-check: not signed: %s\n",
+			why ? why + 9 : "no signing key");
+	}
+}
+
 /* stderr_sink - engine log lines to stderr */
 static void
 stderr_sink(enum ma_log_level level, const char *text, void *ctx)
@@ -220,13 +242,14 @@ main(int argc, char **argv)
 		{"rcpt", required_argument, NULL, 'r'},
 		{"time", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
+		{"sign", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *cfgpath = NULL, *zones[64], *rcpts[RCPT_MAX];
 	const char *client = NULL, *helo = NULL, *mail_from = "", *input = "-";
 	size_t	n_zones = 0, n_rcpts = 0, i, len;
-	int	json = 0, ch;
+	int	json = 0, sign = 0, ch;
 	long long now = 0;
 	char	err[512], *text, *end;
 	struct ma_config *cfg;
@@ -269,6 +292,9 @@ main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 's':
+			sign = 1;
+			break;
 		default:
 			usage(NULL);
 		}
@@ -292,6 +318,7 @@ main(int argc, char **argv)
 			return (2);
 		}
 	cfg->policy.fixed_now = (time_t) now;
+	cfg->policy.force_outbound = sign;
 	ma_spf_init();
 	if (ma_config_build_engine(cfg, &engine, err, sizeof(err)) != MA_OK) {
 		fprintf(stderr, "mailauth-check: %s\n", err);
@@ -324,6 +351,8 @@ main(int argc, char **argv)
 			goto nomem;
 		printf("%s\n", j);
 		free(j);
+	} else if (sign) {
+		print_signatures(v);
 	} else {
 		print_text(v);
 	}

@@ -36,7 +36,9 @@
 #include <unistd.h>
 
 #include <mailauth/dns.h>
+#include <mailauth/sign.h>
 #include <mailauth/log.h>
+#include <mailauth/sign.h>
 #include "cfg.h"
 #include "ma_limits.h"
 
@@ -97,6 +99,26 @@ static const struct key keys[] = {
 	{"AllowSHA1", T_BOOL, "no", "accept rsa-sha1 signatures (RFC 8301: no)", 0},
 	{"MaxSignatures", T_UINT, "10", "DKIM signatures evaluated per message",
 	 100},
+	{"KeyTable", T_STR, NULL,
+	 "OpenDKIM-format key table: keyname domain:selector:keyfile", 0},
+	{"SigningTable", T_STR, NULL,
+	 "OpenDKIM-format signing table: file:PATH or refile:PATH", 0},
+	{"Domain", T_STR, NULL,
+	 "single-key form: domains signed with KeyFile (comma list)", 0},
+	{"Selector", T_STR, NULL, "single-key form: the selector", 0},
+	{"KeyFile", T_STR, NULL, "single-key form: PEM private key file", 0},
+	{"RequireSafeKeys", T_BOOL, "yes",
+	 "refuse key files that group or others can read", 0},
+	{"SigningDaemons", T_LIST, NULL,
+	 "MTA {daemon_name} values whose mail is outbound (e.g. ORIGINATING)", 0},
+	{"Canonicalization", T_STR, "relaxed/relaxed",
+	 "c= of our signatures: header/body, each simple or relaxed", 0},
+	{"SignHeaders", T_LIST, NULL,
+	 "fields to sign (default: RFC 6376 5.4.1 recommended set)", 0},
+	{"OversignHeaders", T_LIST, "From",
+	 "fields signed once more than present, so none can be added", 0},
+	{"SignatureTTL", T_UINT, "0",
+	 "seconds until our signatures expire (x=); 0: no x=", 315360000},
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -323,6 +345,29 @@ parse_facility(const char *s, int *out)
 	return (-1);
 }
 
+/* parse_canon - "header/body" or one word for both (OpenDKIM's form) */
+static int
+parse_canon(const char *s, int *hdr_relaxed, int *body_relaxed)
+{
+	const char *slash = strchr(s, '/');
+	size_t	hlen = slash ? (size_t) (slash - s) : strlen(s);
+	const char *body = slash ? slash + 1 : s;
+
+	if (hlen == 6 && strncasecmp(s, "simple", 6) == 0)
+		*hdr_relaxed = 0;
+	else if (hlen == 7 && strncasecmp(s, "relaxed", 7) == 0)
+		*hdr_relaxed = 1;
+	else
+		return (-1);
+	if (strcasecmp(body, "simple") == 0)
+		*body_relaxed = 0;
+	else if (strcasecmp(body, "relaxed") == 0)
+		*body_relaxed = 1;
+	else
+		return (-1);
+	return (0);
+}
+
 /* apply - check a value and store it into the typed field */
 static int
 apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
@@ -459,6 +504,32 @@ apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
 		if (u == 0)
 			BAD("must be positive, got");
 		p->dkim_max_signatures = u;
+	} else if (IS("KeyTable") || IS("SigningTable") || IS("Domain")
+		   || IS("Selector") || IS("KeyFile")) {
+		char  **slot = IS("KeyTable") ? &c->key_table
+		    : IS("SigningTable") ? &c->signing_table
+		    : IS("Domain") ? &c->sign_domain
+		    : IS("Selector") ? &c->sign_selector : &c->key_file;
+
+		free(*slot);
+		*slot = strdup(value);
+	} else if (IS("RequireSafeKeys")) {
+		c->require_safe_keys = b;
+	} else if (IS("SigningDaemons") || IS("SignHeaders")
+		   || IS("OversignHeaders")) {
+		char ***slot = IS("SigningDaemons") ? &p->signing_daemons
+		    : IS("SignHeaders") ? &p->sign_headers : &p->oversign_headers;
+
+		if ((vec = split_list(value, &n)) == NULL)
+			BAD("list too long in");
+		free_vec(slot);
+		*slot = vec;
+	} else if (IS("Canonicalization")) {
+		if (parse_canon(value, &p->sign_header_relaxed,
+				&p->sign_body_relaxed) < 0)
+			BAD("expected simple or relaxed, as header/body, got");
+	} else if (IS("SignatureTTL")) {
+		p->signature_ttl = u;
 	} else {
 		snprintf(err, errlen, "%s: key without a setter (bug)", key->name);
 		return (-1);
@@ -684,32 +755,6 @@ ma_config_load(const char *path, struct ma_config **out, char *err,
 	return (MA_OK);
 }
 
-/* ma_config_build_engine - resolver and engine for this configuration */
-enum ma_status
-ma_config_build_engine(const struct ma_config *c, struct ma_engine **out,
-		       char *err, size_t errlen)
-{
-	struct ma_dns_options opt;
-	struct ma_dns *dns;
-	enum ma_status st;
-	size_t	i;
-
-	memset(&opt, 0, sizeof(opt));
-	opt.nameservers = (const char *const *) c->nameservers;
-	opt.timeout_ms = c->dns_timeout_ms;
-	opt.offline = c->dns_offline;
-	opt.trust_anchor_file = c->trust_anchor_file;
-	if ((st = ma_dns_new(&opt, &dns, err, errlen)) != MA_OK)
-		return (st);
-	for (i = 0; c->zone_files && c->zone_files[i]; i++)
-		if ((st = ma_dns_load_zone_file(dns, c->zone_files[i], err,
-						errlen)) != MA_OK) {
-			ma_dns_free(&dns);
-			return (st);
-		}
-	return (ma_engine_new(&c->policy, dns, out, err, errlen));
-}
-
 /* ma_config_print - every key with its effective value */
 void
 ma_config_print(const struct ma_config *c, FILE *fp)
@@ -791,6 +836,14 @@ ma_config_free(struct ma_config **cpp)
 	free(c->pid_file);
 	free(c->user_id);
 	free(c->trust_anchor_file);
+	free(c->key_table);
+	free(c->signing_table);
+	free(c->sign_domain);
+	free(c->sign_selector);
+	free(c->key_file);
+	free_vec(&c->policy.signing_daemons);
+	free_vec(&c->policy.sign_headers);
+	free_vec(&c->policy.oversign_headers);
 	free_vec(&c->nameservers);
 	free_vec(&c->zone_files);
 	free((char *) c->policy.authserv_id);

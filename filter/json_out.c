@@ -147,6 +147,21 @@ ma_json_verdict(const struct ma_verdict *v)
 		json_object_array_add(del, json_object_new_int((int) v->del_index[i]));
 	json_object_object_add(root, "removed_authentication_results", del);
 	json_object_object_add(root, "quarantine_reason", str_or_null(v->quarantine_reason));
+	if (v->mode == MA_MODE_OUTBOUND) {
+		json_object *sigs = json_object_new_array();
+
+		for (i = 0; i < v->n_signatures; i++) {
+			char   *h = malloc(strlen(v->signatures[i]) + 17);
+
+			if (h == NULL)
+				continue;
+			snprintf(h, strlen(v->signatures[i]) + 17,
+				 "DKIM-Signature: %s", v->signatures[i]);
+			json_object_array_add(sigs, json_object_new_string(h));
+			free(h);
+		}
+		json_object_object_add(root, "signatures", sigs);
+	}
 	out = strdup(json_object_to_json_string_ext(root,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);

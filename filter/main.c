@@ -18,9 +18,11 @@
  *	Start order: configuration, log sink, (detach), ma_spf_init() before
  *	any thread, engine, milter socket (a stale unix socket is removed,
  *	mode 0660), PidFile, UserID (only when started as root), smfi_main().
- *	libmilter's own signal thread turns SIGTERM and SIGINT (and SIGHUP)
- *	into a graceful stop; SIGUSR1 reloads the configuration and keys
- *	into a new engine snapshot, as OpenDKIM does (libmilter owns SIGHUP).
+ *	SIGTERM and SIGINT stop gracefully; SIGHUP (and SIGUSR1, as OpenDKIM
+ *	uses) reload the configuration and keys into a new engine snapshot:
+ *	messages in flight finish with the old one, a broken configuration
+ *	is logged and the old one stays. smfi_main() runs in its own thread
+ *	so that libmilter's signal thread never takes SIGHUP (see serve()).
  *	SIGPIPE is ignored.
  * MEMORY
  *	The configuration lives until exit (reload swaps it); the engine is
@@ -29,7 +31,8 @@
  *	Exit status 0: success; 1: runtime failure (socket, privileges);
  *	2: configuration error. "starting"/"stopping" are logged at info.
  * THREADS
- *	Single-threaded until smfi_main() and the reload thread start.
+ *	Single-threaded until serve() starts the reload and milter threads;
+ *	the main thread then only waits for signals.
  * SEE ALSO
  *	milter.c, cfg.h, mailauthd(8), mailauthd.conf(5)
  */
@@ -394,49 +397,95 @@ reload(void)
 	ma_config_free(&c);
 }
 
-/* reload_thread - wait for SIGUSR1 (blocked in every thread) */
+/*
+ * Signals. libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and
+ * SIGINT and treats SIGHUP as "stop", which would make a reload signal
+ * kill the filter (OpenDKIM's behaviour). So smfi_main() runs in its own
+ * thread and the main thread waits for the signals itself: on Linux a
+ * process-directed signal that several threads wait for goes to the main
+ * thread first (kernel/signal.c, complete_signal()), so libmilter's
+ * thread never sees them while the main thread waits. The main thread
+ * only waits and hands work on: reloads run in the reload thread, so
+ * the main thread is back in sigtimedwait() at once.
+ */
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reload_cond = PTHREAD_COND_INITIALIZER;
+static int reload_wanted;
+static volatile int milter_done;
+static int milter_rc = MI_FAILURE;
+
+/* reload_thread - run reloads asked for by the main thread */
 static void *
 reload_thread(void *arg)
 {
-	sigset_t set;
-	int	sig;
-
 	(void) arg;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGUSR1)
-			reload();
+		pthread_mutex_lock(&reload_lock);
+		while (!reload_wanted)
+			pthread_cond_wait(&reload_cond, &reload_lock);
+		reload_wanted = 0;
+		pthread_mutex_unlock(&reload_lock);
+		reload();
 	}
 	return (NULL);
 }
 
-/*
- * start_reload_thread - block SIGUSR1 everywhere, wait for it in one
- * thread. SIGHUP, SIGTERM and SIGINT are blocked too (before the thread
- * exists), so that only libmilter's signal thread, which sigwait()s for
- * them, ever takes them: a thread with them unblocked would die of them.
- */
-static void
-start_reload_thread(void)
+/* milter_thread - libmilter's accept loop */
+static void *
+milter_thread(void *arg)
 {
-	sigset_t set;
-	pthread_t tid;
+	(void) arg;
+	milter_rc = smfi_main();
+	milter_done = 1;
+	return (NULL);
+}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+/* signal_set - the signals the main thread handles */
+static void
+signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/*
+ * serve - block the signals (every thread inherits the mask), start the
+ * reload and milter threads, then wait: SIGHUP/SIGUSR1 reload, SIGTERM/
+ * SIGINT stop gracefully (smfi_stop: callbacks in progress finish).
+ */
+static int
+serve(void)
+{
+	struct timespec tick = {1, 0};
+	pthread_t rt, mt;
+	sigset_t set;
+	int	sig;
+
+	signal_set(&set);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0
-	    || pthread_create(&tid, NULL, reload_thread, NULL) != 0) {
-		ma_log(MA_LOG_WARN, "no reload thread: SIGUSR1 ignored");
-		signal(SIGUSR1, SIG_IGN);
-		return;
+	    || pthread_create(&rt, NULL, reload_thread, NULL) != 0)
+		fatal(EXIT_RUNTIME, "cannot start the reload thread");
+	(void) pthread_detach(rt);
+	if (pthread_create(&mt, NULL, milter_thread, NULL) != 0)
+		fatal(EXIT_RUNTIME, "cannot start the milter thread");
+	while (!milter_done) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGHUP || sig == SIGUSR1) {
+			ma_log(MA_LOG_INFO, "signal %d: reloading", sig);
+			pthread_mutex_lock(&reload_lock);
+			reload_wanted = 1;
+			pthread_cond_signal(&reload_cond);
+			pthread_mutex_unlock(&reload_lock);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			ma_log(MA_LOG_INFO, "signal %d: stopping", sig);
+			(void) smfi_stop();
+		}
 	}
-	(void) pthread_detach(tid);
+	(void) pthread_join(mt, NULL);
+	return (milter_rc);
 }
 
 /* main - start, serve, stop */
@@ -504,9 +553,8 @@ main(int argc, char **argv)
 
 	ma_log(MA_LOG_INFO, "starting mailauthd %s on %s", PACKAGE_VERSION,
 	       cfg->socket);
-	start_reload_thread();
 	detach_done();
-	rc = smfi_main();
+	rc = serve();
 	ma_log(MA_LOG_INFO, "stopping mailauthd %s", PACKAGE_VERSION);
 	ma_milter_set_engine(NULL, MA_ACTION_TEMPFAIL);
 	if (cfg->pid_file != NULL)

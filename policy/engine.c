@@ -27,6 +27,7 @@
 #include <mailauth/dkim.h>
 #include <mailauth/dns.h>
 #include <mailauth/log.h>
+#include <mailauth/sign.h>
 #include "engine_int.h"
 #include "ma_limits.h"
 
@@ -40,12 +41,49 @@ dup_or_null(char **dst, const char *src)
 	return ((*dst = strdup(src)) == NULL ? -1 : 0);
 }
 
+/* vec_dup - copy of a NULL-terminated string vector (NULL stays NULL) */
+static int
+vec_dup(char ***dst, char *const *src)
+{
+	size_t	n = 0, i;
+
+	*dst = NULL;
+	if (src == NULL)
+		return (0);
+	while (src[n] != NULL)
+		n++;
+	if ((*dst = calloc(n + 1, sizeof(**dst))) == NULL)
+		return (-1);
+	for (i = 0; i < n; i++)
+		if (((*dst)[i] = strdup(src[i])) == NULL)
+			return (-1);
+	return (0);
+}
+
+/* vec_free - free a vector made by vec_dup */
+static void
+vec_free(char ***vp)
+{
+	size_t	i;
+
+	if (*vp == NULL)
+		return;
+	for (i = 0; (*vp)[i] != NULL; i++)
+		free((*vp)[i]);
+	free(*vp);
+	*vp = NULL;
+}
+
 /* engine_destroy - free everything */
 static void
 engine_destroy(struct ma_engine *e)
 {
 	ma_dkim_verifier_free(&e->dkim);
+	ma_keystore_free(&e->keys);
 	ma_dns_free(&e->dns);
+	vec_free(&e->cfg.signing_daemons);
+	vec_free(&e->cfg.sign_headers);
+	vec_free(&e->cfg.oversign_headers);
 	free((char *) e->cfg.authserv_id);
 	free((char *) e->cfg.receiver);
 	ma_cidr_list_clear(&e->cfg.internal_hosts);
@@ -56,7 +94,8 @@ engine_destroy(struct ma_engine *e)
 /* ma_engine_new - build from a configuration copy */
 enum ma_status
 ma_engine_new(const struct ma_policy_config *cfg, struct ma_dns *dns,
-	      struct ma_engine **out, char *err, size_t errlen)
+	      struct ma_keystore *keys, struct ma_engine **out, char *err,
+	      size_t errlen)
 {
 	struct ma_engine *e;
 	enum ma_status st;
@@ -65,20 +104,26 @@ ma_engine_new(const struct ma_policy_config *cfg, struct ma_dns *dns,
 	if (cfg->authserv_id == NULL || *cfg->authserv_id == '\0') {
 		snprintf(err, errlen, "AuthservID is empty");
 		ma_dns_free(&dns);
+		ma_keystore_free(&keys);
 		return (MA_ERR_SYNTAX);
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		ma_dns_free(&dns);
+		ma_keystore_free(&keys);
 		return (MA_ERR_NOMEM);
 	}
 	pthread_mutex_init(&e->lock, NULL);
 	e->refs = 1;
 	e->dns = dns;
+	e->keys = keys;
 	e->cfg = *cfg;
 	e->cfg.internal_hosts.n = 0;
 	e->cfg.internal_hosts.v = NULL;
 	if (dup_or_null((char **) &e->cfg.authserv_id, cfg->authserv_id) < 0
-	    || dup_or_null((char **) &e->cfg.receiver, cfg->receiver) < 0)
+	    || dup_or_null((char **) &e->cfg.receiver, cfg->receiver) < 0
+	    || vec_dup(&e->cfg.signing_daemons, cfg->signing_daemons) < 0
+	    || vec_dup(&e->cfg.sign_headers, cfg->sign_headers) < 0
+	    || vec_dup(&e->cfg.oversign_headers, cfg->oversign_headers) < 0)
 		goto nomem;
 	if (cfg->internal_hosts.n > 0) {
 		e->cfg.internal_hosts.v = calloc(cfg->internal_hosts.n,

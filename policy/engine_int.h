@@ -17,6 +17,7 @@ struct ma_engine {
 	struct ma_policy_config cfg;	/* deep copy; strings owned */
 	struct ma_dns *dns;
 	struct ma_dkim_verifier *dkim;
+	struct ma_keystore *keys;	/* NULL: no signing */
 };
 
 struct ma_session {
@@ -52,6 +53,18 @@ struct ma_msg {
 	unsigned *ar_ours;		/* indexes (1-based) carrying our id */
 	size_t	n_ar_ours;
 	size_t	cap_ar_ours;
+
+	/* outbound: fields kept until the From field says which keys sign */
+	const char **out_fields;
+	size_t	*out_lens;
+	size_t	n_out_fields;
+	size_t	cap_out_fields;
+	struct ma_dkim_signer **signers;
+	size_t	n_signers;
+	const char **sig_values;	/* DKIM-Signature values made */
+	size_t	n_sig_values;
+	const char *sign_note;		/* why unsigned */
+	int	sign_broken;
 
 	struct ma_dns_budget budget;
 	struct ma_dkim_verify *dkim;

@@ -20,6 +20,7 @@
 #define MA_LIMIT_DKIM_SIGNATURES	10	/* evaluated per message */
 #define MA_LIMIT_DKIM_KEY_RECORD	4096	/* bytes of a key TXT record */
 #define MA_DKIM_MIN_KEY_BITS		1024	/* RFC 8301 3.2 */
+#define MA_LIMIT_SIGN_KEYS		4	/* ours: signatures added per message */
 
 /* SPF (RFC 7208 4.6.4). */
 #define MA_LIMIT_SPF_DNS_MECHANISMS	10	/* terms causing DNS queries */
@@ -47,6 +48,16 @@
 #define MA_LIMIT_DNS_RRS		64	/* RRs taken from one answer */
 #define MA_LIMIT_DNS_CNAME_HOPS	8	/* ours: CNAMEs chased out of local data */
 #define MA_LIMIT_ZONE_LINE		8192	/* local zone file line */
+
+/* Signing: KeyTable, SigningTable, key files (ours; checked at load). */
+#define MA_LIMIT_TABLE_LINE		4096	/* one KeyTable/SigningTable line */
+#define MA_LIMIT_TABLE_BYTES		(16 * 1024 * 1024) /* one table file */
+#define MA_LIMIT_TABLE_ENTRIES		100000	/* lines with data, per table */
+#define MA_LIMIT_KEY_FILE_BYTES	(64 * 1024) /* one PEM private key file */
+#define MA_LIMIT_SIGN_RSA_BITS		8192	/* larger RSA keys refused */
+#define MA_LIMIT_SIGN_ADDRESS		512	/* From address looked up (RFC 5321 4.5.3.1: 64 + 1 + 255) */
+#define MA_LIMIT_SIGN_PROFILES		8	/* shared signing library handles */
+#define MA_LIMIT_SIGN_HEADERS		64	/* names in a sign/oversign list */
 
 /* Configuration. */
 #define MA_LIMIT_CONFIG_LINE		4096

@@ -40,8 +40,23 @@
 #include <mailauth/dkim.h>
 #include <mailauth/log.h>
 #include <mailauth/rfc5322.h>
+#include <mailauth/sign.h>
 #include "engine_int.h"
 #include "ma_limits.h"
+
+/* is_signing_daemon - {daemon_name} is one whose mail is outbound */
+static int
+is_signing_daemon(const struct ma_policy_config *cfg, const char *daemon)
+{
+	size_t	i;
+
+	if (daemon == NULL || cfg->signing_daemons == NULL)
+		return (0);
+	for (i = 0; cfg->signing_daemons[i] != NULL; i++)
+		if (strcmp(cfg->signing_daemons[i], daemon) == 0)
+			return (1);
+	return (0);
+}
 
 /* ma_msg_new - start a transaction */
 struct ma_msg *
@@ -76,8 +91,10 @@ ma_msg_new(struct ma_session *s, const char *mail_from, size_t len)
 		m->mail_from_domain = "";
 		m->mail_from_bad = 1;
 	}
-	if (ma_cidr_list_match(&cfg->internal_hosts, &s->client)
-	    || (cfg->auth_is_internal && s->authen != NULL))
+	if (cfg->force_outbound
+	    || ma_cidr_list_match(&cfg->internal_hosts, &s->client)
+	    || (cfg->auth_is_internal && s->authen != NULL)
+	    || is_signing_daemon(cfg, s->daemon))
 		m->mode = MA_MODE_OUTBOUND;
 	else
 		m->mode = MA_MODE_VERIFY;
@@ -110,11 +127,13 @@ ma_msg_mode(const struct ma_msg *m)
 	return (m->mode);
 }
 
-/* ma_msg_wants_body - body only matters when verifying */
+/* ma_msg_wants_body - whether a verifier or a signer still reads the body */
 int
 ma_msg_wants_body(const struct ma_msg *m)
 {
-	return (m->mode == MA_MODE_VERIFY && m->dkim != NULL && !m->dkim_broken);
+	if (m->mode == MA_MODE_OUTBOUND)
+		return (m->n_signers > 0 && !m->sign_broken);
+	return (m->dkim != NULL && !m->dkim_broken);
 }
 
 /* field_name_is - case-insensitive comparison of a field name */
@@ -205,6 +224,142 @@ overflow(struct ma_msg *m, const char *what)
 	m->header_overflow = 1;
 }
 
+/* keep_from - the first From value (capped: the parser then says syntax) */
+static enum ma_status
+keep_from(struct ma_msg *m, const char *value, size_t vlen)
+{
+	if (vlen > MA_LIMIT_HEADER_FIELD_BYTES)
+		vlen = MA_LIMIT_HEADER_FIELD_BYTES;
+	if ((m->from_value = ma_arena_memdup(m->arena, value, vlen)) == NULL)
+		return (MA_ERR_NOMEM);
+	m->from_len = vlen;
+	return (MA_OK);
+}
+
+/*
+ * keep_outbound_field - store a field of an outbound message: which keys
+ * sign is known only once the From field has been seen.
+ */
+static enum ma_status
+keep_outbound_field(struct ma_msg *m, const char *name, size_t nlen,
+		    const char *value, size_t vlen)
+{
+	enum ma_status st;
+	char   *field;
+	size_t	flen;
+
+	if (m->e->keys == NULL || m->sign_broken)
+		return (MA_OK);
+	if (field_name_is(name, nlen, "From") && m->n_from++ == 0
+	    && (st = keep_from(m, value, vlen)) != MA_OK)
+		return (st);
+	m->header_bytes += nlen + vlen + 3;
+	if (m->n_out_fields >= MA_LIMIT_HEADER_FIELDS
+	    || nlen + vlen + 1 > MA_LIMIT_HEADER_FIELD_BYTES
+	    || m->header_bytes > MA_LIMIT_HEADER_BYTES) {
+		m->sign_broken = 1;
+		m->sign_note = "header exceeds limits";
+		return (MA_OK);
+	}
+	if (m->n_out_fields == m->cap_out_fields) {
+		size_t	ncap = m->cap_out_fields ? m->cap_out_fields * 2 : 32;
+		const char **nf = ma_arena_calloc(m->arena, ncap, sizeof(*nf));
+		size_t *nl = ma_arena_calloc(m->arena, ncap, sizeof(*nl));
+
+		if (nf == NULL || nl == NULL)
+			return (MA_ERR_NOMEM);
+		if (m->n_out_fields > 0) {
+			memcpy(nf, m->out_fields, m->n_out_fields * sizeof(*nf));
+			memcpy(nl, m->out_lens, m->n_out_fields * sizeof(*nl));
+		}
+		m->out_fields = nf;
+		m->out_lens = nl;
+		m->cap_out_fields = ncap;
+	}
+	if ((field = build_field(m->arena, name, nlen, value, vlen, &flen)) == NULL)
+		return (MA_ERR_NOMEM);
+	m->out_fields[m->n_out_fields] = field;
+	m->out_lens[m->n_out_fields++] = flen;
+	return (MA_OK);
+}
+
+/* sign_options - the signer options of this engine */
+static void
+sign_options(const struct ma_msg *m, struct ma_dkim_sign_options *o)
+{
+	const struct ma_policy_config *cfg = &m->e->cfg;
+
+	memset(o, 0, sizeof(*o));
+	o->header_relaxed = cfg->sign_header_relaxed;
+	o->body_relaxed = cfg->sign_body_relaxed;
+	o->sign_headers = (const char *const *) cfg->sign_headers;
+	o->oversign_headers = (const char *const *) cfg->oversign_headers;
+	o->now = cfg->fixed_now ? cfg->fixed_now : time(NULL);
+	o->expire_secs = cfg->signature_ttl;
+}
+
+/*
+ * start_signers - at end of header: the keys for the author address
+ * (the first mailbox of the From field), one signer each, fed the kept
+ * fields. A message without a key goes unsigned, with the reason noted.
+ */
+static enum ma_status
+start_signers(struct ma_msg *m)
+{
+	const struct ma_sign_key *keys[MA_LIMIT_SIGN_KEYS];
+	struct ma_dkim_sign_options opt;
+	const char **locals, **domains;
+	size_t	n_addr = 0, n_keys = 0, i, j;
+	enum ma_status st;
+	char   *addr;
+
+	if (m->e->keys == NULL) {
+		m->sign_note = "no keys configured";
+		return (MA_OK);
+	}
+	if (m->sign_broken)
+		return (MA_OK);
+	if (m->n_from != 1) {
+		m->sign_note = m->n_from ? "several From fields" : "no From field";
+		return (MA_OK);
+	}
+	st = ma_rfc5322_from_addresses(m->from_value, m->from_len, m->arena,
+				       &locals, &domains, &n_addr);
+	if (st == MA_ERR_NOMEM)
+		return (st);
+	if (st != MA_OK || n_addr == 0) {
+		m->sign_note = "From field not parseable";
+		return (MA_OK);
+	}
+	if ((addr = ma_arena_printf(m->arena, "%s@%s", locals[0], domains[0])) == NULL)
+		return (MA_ERR_NOMEM);
+	if ((st = ma_keystore_lookup(m->e->keys, addr, keys, MA_LIMIT_SIGN_KEYS,
+				     &n_keys)) != MA_OK)
+		return (st);
+	if (n_keys == 0) {
+		m->sign_note = ma_arena_printf(m->arena, "no signing key for %s",
+					       domains[0]);
+		return (MA_OK);
+	}
+	if ((m->signers = ma_arena_calloc(m->arena, n_keys,
+					  sizeof(*m->signers))) == NULL)
+		return (MA_ERR_NOMEM);
+	sign_options(m, &opt);
+	for (i = 0; i < n_keys; i++) {
+		if ((st = ma_dkim_sign_start(m->e->keys, keys[i], &opt, m->arena,
+					     &m->signers[i])) != MA_OK)
+			return (st);
+		m->n_signers++;
+		for (j = 0; j < m->n_out_fields; j++)
+			if ((st = ma_dkim_sign_header(m->signers[i], m->out_fields[j],
+						      m->out_lens[j])) != MA_OK)
+				return (st);
+		if ((st = ma_dkim_sign_eoh(m->signers[i])) != MA_OK)
+			return (st);
+	}
+	return (MA_OK);
+}
+
 /* ma_msg_header - one header field */
 enum ma_status
 ma_msg_header(struct ma_msg *m, const char *name, size_t nlen,
@@ -214,19 +369,15 @@ ma_msg_header(struct ma_msg *m, const char *name, size_t nlen,
 	char   *field;
 	size_t	flen;
 
-	if (m->mode != MA_MODE_VERIFY)
-		return (MA_OK);
+	if (m->mode == MA_MODE_OUTBOUND)
+		return (keep_outbound_field(m, name, nlen, value, vlen));
 	m->n_fields++;
 	if (field_name_is(name, nlen, "Authentication-Results")
 	    && (st = note_ar(m, value, vlen)) != MA_OK)
 		return (st);
-	if (field_name_is(name, nlen, "From") && m->n_from++ == 0) {
-		if (vlen > MA_LIMIT_HEADER_FIELD_BYTES)
-			vlen = MA_LIMIT_HEADER_FIELD_BYTES;	/* parser says syntax */
-		if ((m->from_value = ma_arena_memdup(m->arena, value, vlen)) == NULL)
-			return (MA_ERR_NOMEM);
-		m->from_len = vlen;
-	}
+	if (field_name_is(name, nlen, "From") && m->n_from++ == 0
+	    && (st = keep_from(m, value, vlen)) != MA_OK)
+		return (st);
 	if (m->header_overflow)
 		return (MA_OK);
 	if (m->n_fields > MA_LIMIT_HEADER_FIELDS) {
@@ -258,8 +409,15 @@ enum ma_status
 ma_msg_eoh(struct ma_msg *m)
 {
 	m->eoh_seen = 1;
-	if (m->mode != MA_MODE_VERIFY)
-		return (MA_OK);
+	if (m->mode == MA_MODE_OUTBOUND) {
+		enum ma_status st = start_signers(m);
+
+		if (st != MA_OK) {
+			m->sign_broken = 1;
+			m->sign_note = ma_status_str(st);
+		}
+		return (st == MA_ERR_NOMEM ? st : MA_OK);
+	}
 	if (m->dkim == NULL && !m->dkim_broken)
 		start_dkim(m);
 	if (m->dkim != NULL && !m->dkim_broken
@@ -272,8 +430,18 @@ ma_msg_eoh(struct ma_msg *m)
 enum ma_status
 ma_msg_body(struct ma_msg *m, const unsigned char *p, size_t len)
 {
+	size_t	i;
+
 	if (!ma_msg_wants_body(m))
 		return (MA_OK);
+	if (m->mode == MA_MODE_OUTBOUND) {
+		for (i = 0; i < m->n_signers; i++)
+			if (ma_dkim_sign_body(m->signers[i], p, len) != MA_OK) {
+				m->sign_broken = 1;
+				m->sign_note = "signer failed on the body";
+			}
+		return (MA_OK);
+	}
 	if (ma_dkim_verify_body(m->dkim, p, len) != MA_OK)
 		m->dkim_broken = 1;
 	return (MA_OK);
@@ -378,6 +546,31 @@ run_dmarc(struct ma_msg *m)
 				  &m->dmarc));
 }
 
+/*
+ * finish_signers - the DKIM-Signature values. A signer that fails leaves
+ * the message unsigned rather than half signed.
+ */
+static enum ma_status
+finish_signers(struct ma_msg *m)
+{
+	size_t	i;
+
+	if (m->n_signers == 0 || m->sign_broken)
+		return (MA_OK);
+	if ((m->sig_values = ma_arena_calloc(m->arena, m->n_signers,
+					     sizeof(*m->sig_values))) == NULL)
+		return (MA_ERR_NOMEM);
+	for (i = 0; i < m->n_signers; i++)
+		if (ma_dkim_sign_eom(m->signers[i], &m->sig_values[i]) != MA_OK) {
+			m->sign_broken = 1;
+			m->sign_note = "signer failed";
+			m->n_sig_values = 0;
+			return (MA_OK);
+		}
+	m->n_sig_values = m->n_signers;
+	return (MA_OK);
+}
+
 /* ma_msg_eom - evaluate and build the verdict */
 enum ma_status
 ma_msg_eom(struct ma_msg *m, const struct ma_verdict **out)
@@ -388,6 +581,11 @@ ma_msg_eom(struct ma_msg *m, const struct ma_verdict **out)
 	if (m->done)
 		return (MA_OK);
 	m->done = 1;
+	if (m->mode == MA_MODE_OUTBOUND) {
+		if (!m->eoh_seen)
+			(void) ma_msg_eoh(m);
+		st = finish_signers(m);
+	}
 	if (m->mode == MA_MODE_VERIFY) {
 		if (m->e->cfg.message_dns_ms > 0)
 			m->budget.deadline_ms = ma_dns_now_ms()

@@ -5,7 +5,8 @@
  *	#include "engine_int.h"
  * DESCRIPTION
  *	Precedence (highest first):
- *	1. outbound messages are not judged: accept, no edits;
+ *	1. outbound messages are not judged: accept; their DKIM-Signature
+ *	   fields (if a key signs for the From address) are added on top;
  *	2. DMARC fail with disposition reject: reject (550 5.7.1), or
  *	   accept when RejectFailures is off (monitor mode);
  *	3. DMARC fail with disposition quarantine: quarantine (the MTA's
@@ -93,6 +94,13 @@ build_log(struct ma_msg *m)
 			put_kv(&b, "reason", m->dmarc.reason);
 		if (m->n_ar_ours > 0)
 			(void) ma_buf_printf(&b, " forged_ar_removed=%zu", m->n_ar_ours);
+	}
+	if (m->mode == MA_MODE_OUTBOUND) {
+		if (m->n_sig_values > 0)
+			(void) ma_buf_printf(&b, " signed=%zu", m->n_sig_values);
+		else
+			put_kv(&b, "unsigned", m->sign_note ? m->sign_note
+			       : "no signing key");
 	}
 	put_kv(&b, "action", ma_action_str(v->action));
 	if (v->action == MA_ACTION_ACCEPT && m->mode == MA_MODE_VERIFY
@@ -185,6 +193,29 @@ add_authres(struct ma_msg *m)
 	return (MA_OK);
 }
 
+/* add_signatures - DKIM-Signature fields of an outbound message */
+static enum ma_status
+add_signatures(struct ma_msg *m)
+{
+	struct ma_verdict *v = &m->verdict;
+	struct ma_header_add *add;
+	size_t	i;
+
+	if (m->n_sig_values == 0)
+		return (MA_OK);
+	if ((add = ma_arena_calloc(m->arena, m->n_sig_values, sizeof(*add))) == NULL)
+		return (MA_ERR_NOMEM);
+	for (i = 0; i < m->n_sig_values; i++) {
+		add[i].name = "DKIM-Signature";
+		add[i].value = m->sig_values[i];
+	}
+	v->add = add;
+	v->n_add = m->n_sig_values;
+	v->signatures = m->sig_values;
+	v->n_signatures = m->n_sig_values;
+	return (MA_OK);
+}
+
 /* ma_verdict_build - combine results into the verdict */
 enum ma_status
 ma_verdict_build(struct ma_msg *m)
@@ -204,7 +235,8 @@ ma_verdict_build(struct ma_msg *m)
 		choose_action(m);
 		if ((st = add_authres(m)) != MA_OK)
 			return (st);
-	}
+	} else if ((st = add_signatures(m)) != MA_OK)
+		return (st);
 	v->log_line = build_log(m);
 	return (MA_OK);
 }

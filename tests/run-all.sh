@@ -31,7 +31,7 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential autoconf automake libtool pkg-config libmilter-dev
 libspf2-dev libopendkim-dev libunbound-dev libssl-dev libjson-c-dev check
 postfix nsd swaks python3-dkim python3-spf python3-dnslib libmail-dkim-perl
-libclang-rt-14-dev valgrind openssl"
+libclang-rt-14-dev valgrind openssl sasl2-bin"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0

@@ -28,6 +28,7 @@
 #include <mailauth/dmarc.h>
 
 struct ma_dns;
+struct ma_keystore;
 struct ma_engine;
 struct ma_session;
 struct ma_msg;
@@ -54,6 +55,15 @@ struct ma_policy_config {
 	unsigned dns_max_queries;	/* per message */
 	unsigned message_dns_ms;	/* per-message DNS time budget */
 	time_t	fixed_now;		/* 0: real clock (mailauth-check --time) */
+
+	/* outbound signing (the key store itself is given to ma_engine_new) */
+	char  **signing_daemons;	/* {daemon_name} values that are outbound */
+	int	force_outbound;		/* every message is outbound (--sign) */
+	int	sign_header_relaxed;	/* Canonicalization header/body */
+	int	sign_body_relaxed;
+	char  **sign_headers;		/* NULL: RFC 6376 5.4.1 set */
+	char  **oversign_headers;	/* NULL: From */
+	unsigned signature_ttl;		/* x= seconds after t=; 0: none */
 };
 
 enum ma_msg_mode { MA_MODE_VERIFY, MA_MODE_OUTBOUND };
@@ -81,16 +91,19 @@ struct ma_verdict {
 	size_t	n_dkim;
 	const struct ma_dmarc_outcome *dmarc;		/* NULL: not run */
 	const char *authres;		/* value of our A-R field, or NULL */
+	const char *const *signatures;	/* DKIM-Signature values added */
+	size_t	n_signatures;
 	const char *log_line;		/* key=value summary (one line) */
 };
 
 /*
  * ma_engine_new - build an engine from a configuration copy; takes
- * ownership of dns (freed with the engine). Thread-safe once built.
+ * ownership of dns and of keys (may be NULL: nothing is signed); both are
+ * freed with the engine. Thread-safe once built.
  */
 enum ma_status ma_engine_new(const struct ma_policy_config *cfg,
-			     struct ma_dns *dns, struct ma_engine **out,
-			     char *err, size_t errlen);
+			     struct ma_dns *dns, struct ma_keystore *keys,
+			     struct ma_engine **out, char *err, size_t errlen);
 void	ma_engine_ref(struct ma_engine *e);
 void	ma_engine_unref(struct ma_engine **ep);
 

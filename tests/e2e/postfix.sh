@@ -25,6 +25,35 @@
 #	  internal            client 127.0.0.1 (InternalHosts): not judged
 #	  two-per-connection  two messages on one SMTP connection keep
 #	                      their own results
+#	Outbound signing (keys from an OpenDKIM-format KeyTable and refile:
+#	SigningTable; each delivered copy verified by python3-dkim against
+#	the test DNS, via sign_tool.py):
+#	  opendkim-key-owned-by-userid  mailauthd -n accepts key files
+#	                      owned by its UserID (mode 600), as OpenDKIM's
+#	                      documentation has them (chown opendkim)
+#	  opendkim-tables     the tables as OpenDKIM documents them (keyname
+#	                      selector._domainkey.domain, PKCS#1 key file as
+#	                      opendkim-genkey writes it): mailauth-check --sign
+#	                      with the same configuration signs d=/s= from them
+#	  sign-internal       plain connection from 127.0.0.1: signed, d= the
+#	                      From domain, verifies, not judged
+#	  sign-internal-xclient  XCLIENT ADDR=127.0.0.2 (InternalHosts): signed
+#	  sign-dual           two SigningTable lines for one domain: an RSA
+#	                      and an Ed25519 signature, both verify
+#	  sign-originating    port with -o milter_macro_daemon_name=ORIGINATING
+#	                      (SigningDaemons ORIGINATING), external XCLIENT
+#	                      address: signed
+#	  sign-sasl           SMTP AUTH (Cyrus SASL, sasldb; needs sasl2-bin's
+#	                      saslpasswd2, else SKIP) from an external address
+#	                      on a port without ORIGINATING: signed
+#	  sasl-port-unauthenticated  the same port and address without AUTH:
+#	                      not signed
+#	  external-not-signed external client, From a domain we have a key for:
+#	                      not signed, judged (our A-R)
+#	  no-key-not-signed   internal client, From a domain without a key:
+#	                      delivered unsigned
+#	  sign-after-reload   SIGUSR1 reloads configuration and keys (as the
+#	                      UserID by then) and mail is still signed
 #	  milter-*            protocol edge cases (milter_proto.py): close
 #	                      without connect, abort mid-body, an empty
 #	                      message, many messages per connection
@@ -43,6 +72,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
 TOOL="$TOP/tests/e2e/e2e_tool.py"
+STOOL="$TOP/tests/e2e/sign_tool.py"
 WAIT=20				# seconds, every bounded wait
 AUTHSERV=mx.e2e.example
 GOOD_IP=192.0.2.10		# authorised by the senders' SPF
@@ -132,6 +162,8 @@ wait_tcp() {
 
 port() { $PY "$TOOL" freeport "$@"; }
 SMTPD_PORT=$(port) SINK_PORT=$(port) MILTER_PORT=$(port) DNS_PORT=$(port udp)
+ORIG_PORT=$(port) SASL_PORT=$(port)
+SASL_USER=alice@e2e.example SASL_PASS=e2e-secret-$$
 
 # ---------------------------------------------------------------- keys, zone
 mkdir -p "$D/keys" "$D/dns" "$D/msg"
@@ -139,6 +171,41 @@ openssl genrsa -out "$D/keys/e2e.key" 2048 2>/dev/null || die "openssl genrsa"
 PUB=$(openssl rsa -in "$D/keys/e2e.key" -pubout -outform DER 2>/dev/null | base64 -w0)
 [ -n "$PUB" ] || die "public key"
 KEYTXT=$($PY "$TOOL" txtsplit "v=DKIM1; k=rsa; p=$PUB")
+
+# signing keys, laid out as OpenDKIM documents it: opendkim-genkey's
+# PKCS#1 "selector.private", KeyTable "keyname domain:selector:path" with
+# keyname selector._domainkey.domain, SigningTable (refile:) "pattern
+# keyname". Mode 600, owned by root (mailauthd reads them before it
+# becomes UserID); a copy owned by the UserID, as OpenDKIM documents it
+# (chown opendkim), is checked by the case opendkim-key-owned-by-userid.
+OD=$D/opendkim
+mkdir -p "$OD/keys/out.example" "$OD/keys/duo.example"
+(umask 077
+ openssl genrsa -traditional -out "$OD/keys/out.example/mail.private" 2048 &&
+ openssl genrsa -traditional -out "$OD/keys/duo.example/rsa.private" 2048 &&
+ openssl genpkey -algorithm ED25519 -out "$OD/keys/duo.example/ed.private") \
+	>/dev/null 2>&1 || die "openssl: signing keys"
+chmod 600 "$OD"/keys/*/*.private
+cp -a "$OD/keys" "$OD/keys-userid"
+chown -R nobody:nogroup "$OD/keys-userid"
+rsa_rec() { $PY "$TOOL" txtsplit "v=DKIM1; k=rsa; p=$(openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | base64 -w0)"; }
+# Ed25519 p=: the raw 32-byte key, the end of the DER SubjectPublicKeyInfo
+ed_rec() { $PY "$TOOL" txtsplit "v=DKIM1; k=ed25519; p=$(openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | tail -c 32 | base64 -w0)"; }
+OUT_REC=$(rsa_rec "$OD/keys/out.example/mail.private")
+DUO_RSA_REC=$(rsa_rec "$OD/keys/duo.example/rsa.private")
+DUO_ED_REC=$(ed_rec "$OD/keys/duo.example/ed.private")
+cat >"$OD/KeyTable" <<EOF
+# OpenDKIM KeyTable: keyname domain:selector:keyfile
+mail._domainkey.out.example out.example:mail:$OD/keys/out.example/mail.private
+rsa._domainkey.duo.example duo.example:rsa:$OD/keys/duo.example/rsa.private
+ed._domainkey.duo.example duo.example:ed:$OD/keys/duo.example/ed.private
+EOF
+cat >"$OD/SigningTable" <<EOF
+# OpenDKIM SigningTable (refile:): pattern keyname
+*@out.example mail._domainkey.out.example
+*@duo.example rsa._domainkey.duo.example
+*@duo.example ed._domainkey.duo.example
+EOF
 
 # records shared by both DNS modes (fully qualified names)
 cat >"$D/dns/records" <<EOF
@@ -151,6 +218,9 @@ quar.example. 300 IN TXT "v=spf1 ip4:$GOOD_IP -all"
 _dmarc.quar.example. 300 IN TXT "v=DMARC1; p=quarantine"
 $SELECTOR._domainkey.quar.example. 300 IN TXT $KEYTXT
 bad.example. 300 IN TXT "v=spf1 -all"
+mail._domainkey.out.example. 300 IN TXT $OUT_REC
+rsa._domainkey.duo.example. 300 IN TXT $DUO_RSA_REC
+ed._domainkey.duo.example. 300 IN TXT $DUO_ED_REC
 EOF
 
 if [ "$DNS_MODE" = nsd ]; then
@@ -213,12 +283,25 @@ InternalHosts 127.0.0.0/8, ::1
 RejectFailures yes
 RemoveForgedAuthResults yes
 LogWhy yes
+KeyTable $OD/KeyTable
+SigningTable refile:$OD/SigningTable
+RequireSafeKeys yes
+SigningDaemons ORIGINATING
 EOF
 
 if out=$("$MAILAUTHD" -n -c "$D/mailauthd.conf" 2>&1); then
 	pass config-check
 else
 	fail config-check "mailauthd -n: $out"
+fi
+# the same tables with the key files owned by the UserID (mode 600), as
+# OpenDKIM's documentation has them: safe, must load
+sed "s|$OD/keys/|$OD/keys-userid/|" "$OD/KeyTable" >"$OD/KeyTable.userid"
+sed "s|^KeyTable .*|KeyTable $OD/KeyTable.userid|" "$D/mailauthd.conf" >"$D/mailauthd-userid.conf"
+if out=$("$MAILAUTHD" -n -c "$D/mailauthd-userid.conf" 2>&1); then
+	pass opendkim-key-owned-by-userid
+else
+	fail opendkim-key-owned-by-userid "mailauthd -n: $out"
 fi
 "$MAILAUTHD" -f -c "$D/mailauthd.conf" >"$D/mailauthd.log" 2>&1 &
 MAD_PID=$!
@@ -234,6 +317,33 @@ wait_tcp "$SINK_PORT" || die "smtp-sink did not listen on $SINK_PORT"
 # ---------------------------------------------------------------- Postfix
 mkdir -p "$ETC" "$SPOOL" "$PFDATA"
 chown postfix:postfix "$PFDATA"
+
+# SMTP AUTH: Cyrus SASL with a private sasldb (auxprop), enabled only on
+# the SASL port; needs saslpasswd2 (sasl2-bin) and the sasldb plugin
+SASL=no SASL_WHY=
+if ! command -v saslpasswd2 >/dev/null; then
+	SASL_WHY="saslpasswd2 not installed (Debian package sasl2-bin)"
+elif ! ls /usr/lib/*/sasl2/libsasldb.so* >/dev/null 2>&1; then
+	SASL_WHY="Cyrus SASL sasldb plugin missing (libsasl2-modules-db)"
+elif ! postconf -c "$ETC" -a 2>/dev/null | grep -qx cyrus; then
+	SASL_WHY="this Postfix has no Cyrus SASL support (postconf -a)"
+else
+	mkdir -p "$ETC/sasl"
+	cat >"$ETC/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $D/sasldb2
+EOF
+	if echo "$SASL_PASS" | saslpasswd2 -p -c -f "$D/sasldb2" -u "${SASL_USER#*@}" "${SASL_USER%@*}" \
+		>"$D/saslpasswd2.log" 2>&1; then
+		chown postfix:postfix "$D/sasldb2"
+		chmod 600 "$D/sasldb2"
+		SASL=yes
+	else
+		SASL_WHY="saslpasswd2 failed: $(head -c 200 "$D/saslpasswd2.log")"
+	fi
+fi
 cat >"$ETC/main.cf" <<EOF
 # private instance of tests/e2e/postfix.sh; loopback only
 compatibility_level = 3.6
@@ -270,6 +380,11 @@ milter_protocol = 6
 milter_macro_daemon_name = MX
 smtpd_milters = inet:127.0.0.1:$MILTER_PORT
 non_smtpd_milters =
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $ETC/sasl
+smtpd_sasl_security_options = noanonymous
+smtpd_tls_auth_only = no
 EOF
 cat >"$ETC/master.cf" <<EOF
 127.0.0.1:$SMTPD_PORT inet n - n - - smtpd
@@ -293,12 +408,22 @@ discard   unix  -       -       n       -       -       discard
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+127.0.0.1:$ORIG_PORT inet n - n - - smtpd
+  -o milter_macro_daemon_name=ORIGINATING
+EOF
+[ "$SASL" = yes ] && cat >>"$ETC/master.cf" <<EOF
+127.0.0.1:$SASL_PORT inet n - n - - smtpd
+  -o smtpd_sasl_auth_enable=yes
 EOF
 timeout 60 postfix -c "$ETC" check >"$D/postfix-check.log" 2>&1 ||
 	die "postfix check: $(cat "$D/postfix-check.log")"
 timeout 60 postfix -c "$ETC" start >"$D/postfix-start.log" 2>&1 ||
 	die "postfix start: $(cat "$D/postfix-start.log")"
 wait_tcp "$SMTPD_PORT" || die "postfix smtpd did not listen on $SMTPD_PORT"
+wait_tcp "$ORIG_PORT" || die "postfix smtpd (ORIGINATING) did not listen on $ORIG_PORT"
+if [ "$SASL" = yes ]; then
+	wait_tcp "$SASL_PORT" || die "postfix smtpd (SASL) did not listen on $SASL_PORT"
+fi
 
 # ---------------------------------------------------------------- helpers
 # mkmsg NAME ARGS... - make $D/msg/NAME.eml (Subject: e2e-NAME)
@@ -453,6 +578,136 @@ elif ! our_ar "$f" | grep -qi "dkim=pass" || our_ar "$g" | grep -qi "dkim=pass";
 	fail two-per-connection "results mixed between messages: [$(our_ar "$f")] [$(our_ar "$g")]"
 else
 	pass two-per-connection
+fi
+
+# ---------------------------------------------------------------- signing
+# delivered copies are verified against the test DNS (nsd), or the same
+# records when there is no server
+if [ "$DNS_MODE" = nsd ]; then VDNS="--dns-port $DNS_PORT"; else VDNS="--records $D/dns/records"; fi
+
+# sendp PORT ARGS... - sign_tool.py send to another smtpd port (AUTH)
+sendp() {
+	local p=$1; shift
+	REPLY_TEXT=$(timeout $((WAIT + 10)) $PY "$STOOL" send "$p" "$@" 2>&1)
+}
+
+# signed CASE MSG D N - e2e-MSG was accepted, delivered with N signatures,
+# all d=D, all verified by python3-dkim; with "internal" as 5th argument
+# also not judged (no A-R of ours)
+signed() {
+	local c=$1 m=$2 d=$3 n=$4 f out
+	if [ "${REPLY_TEXT%% *}" != 250 ]; then fail "$c" "not accepted: $REPLY_TEXT"; return; fi
+	if ! f=$(delivered "$m"); then fail "$c" "accepted but not delivered within ${WAIT}s"; return; fi
+	if ! out=$($PY "$STOOL" verify "$f" $VDNS --want-d "$d" --count "$n" 2>&1); then
+		fail "$c" "python3-dkim: $(echo "$out" | tr '\n' '|')"
+	elif [ "${5:-}" = internal ] && [ -n "$(our_ar "$f")" ]; then
+		fail "$c" "signed but also judged: $(our_ar "$f")"
+	else
+		pass "$c"
+	fi
+}
+
+# unsigned CASE MSG [judged] - delivered without any DKIM-Signature (and,
+# with "judged", with our A-R)
+unsigned() {
+	local c=$1 m=$2 f n
+	if [ "${REPLY_TEXT%% *}" != 250 ]; then fail "$c" "not accepted: $REPLY_TEXT"; return; fi
+	if ! f=$(delivered "$m"); then fail "$c" "accepted but not delivered within ${WAIT}s"; return; fi
+	n=$($PY "$STOOL" count "$f")
+	if [ "$n" != 0 ]; then
+		fail "$c" "signed anyway ($n DKIM-Signature): $(grep -i -A1 '^DKIM-Signature' "$f" | tr -d '\r' | tr '\n' ' ' | head -c 300)"
+	elif [ "${3:-}" = judged ] && [ -z "$(our_ar "$f")" ]; then
+		fail "$c" "not judged: no Authentication-Results: $AUTHSERV"
+	else
+		pass "$c"
+	fi
+}
+
+# (h) the OpenDKIM-format tables, offline: mailauth-check --sign with the
+# very configuration mailauthd runs
+mkmsg odk --from alice@out.example
+if [ ! -x "$BUILD/mailauth-check" ]; then
+	fail opendkim-tables "$BUILD/mailauth-check not built"
+elif ! out=$("$BUILD/mailauth-check" --sign -c "$D/mailauthd.conf" "$D/msg/odk.eml" 2>&1); then
+	fail opendkim-tables "mailauth-check --sign: $out"
+else
+	sig=$(echo "$out" | tr -d '\r' | tr '\n' ' ')
+	case "$sig" in
+	*DKIM-Signature:*d=out.example\;*) ;;
+	*) sig="BAD $sig" ;;
+	esac
+	case "$sig" in
+	BAD*) fail opendkim-tables "no d=out.example signature: ${sig#BAD }" ;;
+	*s=mail\;*) pass opendkim-tables ;;
+	*) fail opendkim-tables "no s=mail (from the KeyTable): $sig" ;;
+	esac
+fi
+
+# (i) internal client, plain connection from 127.0.0.1: signed
+mkmsg sigint --from alice@out.example
+send --from bounce@out.example --to user@rcpt.example --file "$D/msg/sigint.eml" --helo localhost
+signed sign-internal sigint out.example 1 internal
+
+# (j) internal by XCLIENT address (127.0.0.2 is in InternalHosts 127.0.0.0/8)
+mkmsg sigxc --from alice@out.example
+send --from bounce@out.example --to user@rcpt.example --file "$D/msg/sigxc.eml" \
+	--xclient-addr 127.0.0.2 --helo localhost
+signed sign-internal-xclient sigxc out.example 1 internal
+
+# (k) two SigningTable lines for one domain: RSA and Ed25519
+mkmsg sigduo --from alice@duo.example
+send --from bounce@duo.example --to user@rcpt.example --file "$D/msg/sigduo.eml" --helo localhost
+signed sign-dual sigduo duo.example 2 internal
+
+# (l) the ORIGINATING port, from an external address
+mkmsg sigorig --from alice@out.example
+sendp "$ORIG_PORT" --from bounce@out.example --file "$D/msg/sigorig.eml" \
+	--xclient-addr $BAD_IP --helo mail.out.example
+signed sign-originating sigorig out.example 1
+
+# (m) SMTP AUTH from an external address (port without ORIGINATING)
+if [ "$SASL" = yes ]; then
+	mkmsg sigsasl --from alice@out.example
+	sendp "$SASL_PORT" --from bounce@out.example --file "$D/msg/sigsasl.eml" \
+		--xclient-addr $BAD_IP --helo mail.out.example --auth "$SASL_USER" "$SASL_PASS"
+	signed sign-sasl sigsasl out.example 1
+	mkmsg saslnoauth --from alice@out.example
+	sendp "$SASL_PORT" --from bounce@out.example --file "$D/msg/saslnoauth.eml" \
+		--xclient-addr $BAD_IP --helo mail.out.example
+	unsigned sasl-port-unauthenticated saslnoauth judged
+else
+	echo "SKIP sign-sasl: $SASL_WHY"
+	echo "SKIP sasl-port-unauthenticated: $SASL_WHY"
+fi
+
+# (n) external client, From a domain we hold a key for: judged, not signed
+mkmsg sigext --from alice@out.example
+send --from bounce@out.example --to user@rcpt.example --file "$D/msg/sigext.eml" \
+	--xclient-addr $BAD_IP --helo mail.forger.invalid
+unsigned external-not-signed sigext judged
+
+# (o) internal client, From a domain without a key: not signed
+mkmsg signokey --from alice@nokey.example
+send --from bounce@nokey.example --to user@rcpt.example --file "$D/msg/signokey.eml" --helo localhost
+unsigned no-key-not-signed signokey
+
+# (p) SIGUSR1 reloads configuration and keys (now as UserID): must
+# succeed and still sign
+kill -USR1 "$MAD_PID" 2>/dev/null
+rl=
+for _ in $(seq 1 $((WAIT * 5))); do
+	rl=$(grep -E "reloaded|reload:" "$D/mailauthd.log" | tail -n 1)
+	[ -n "$rl" ] && break
+	sleep 0.2
+done
+if [ -z "$rl" ]; then
+	fail sign-after-reload "no reload logged within ${WAIT}s of SIGUSR1"
+elif ! echo "$rl" | grep -q reloaded; then
+	fail sign-after-reload "reload failed: $rl"
+else
+	mkmsg sigreload --from alice@out.example
+	send --from bounce@out.example --to user@rcpt.example --file "$D/msg/sigreload.eml" --helo localhost
+	signed sign-after-reload sigreload out.example 1 internal
 fi
 
 # (g) milter protocol edge cases, straight to mailauthd (no Postfix)

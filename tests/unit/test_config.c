@@ -190,6 +190,52 @@ START_TEST(test_print_lists_every_key)
 }
 END_TEST
 
+START_TEST(test_signing_keys)
+{
+	static const char text[] =
+	    "Canonicalization simple/relaxed\n"
+	    "SigningDaemons ORIGINATING, submission\n"
+	    "OversignHeaders From, Subject\n"
+	    "SignatureTTL 604800\n";
+	struct ma_config *c;
+	struct ma_keystore *ks = (struct ma_keystore *) 1;
+	char	err[256];
+	char   *path = write_tmp(text, sizeof(text) - 1);
+
+	ck_assert_msg(ma_config_load(path, &c, err, sizeof(err)) == MA_OK, "%s", err);
+	ck_assert_int_eq(c->policy.sign_header_relaxed, 0);
+	ck_assert_int_eq(c->policy.sign_body_relaxed, 1);
+	ck_assert_str_eq(c->policy.signing_daemons[1], "submission");
+	ck_assert_str_eq(c->policy.oversign_headers[1], "Subject");
+	ck_assert_uint_eq(c->policy.signature_ttl, 604800);
+	ck_assert_int_eq(c->require_safe_keys, 1);
+	/* no keys configured: no key store, not an error */
+	ck_assert_int_eq(ma_config_load_keys(c, &ks, err, sizeof(err)), MA_OK);
+	ck_assert_ptr_null(ks);
+	ck_assert_int_eq(ma_config_set(c, "SigningTable", "refile:/x", err,
+				       sizeof(err)), MA_OK);
+	ck_assert_int_eq(ma_config_load_keys(c, &ks, err, sizeof(err)), MA_ERR_SYNTAX);
+	ck_assert_ptr_nonnull(strstr(err, "needs a KeyTable"));
+	ma_config_free(&c);
+	unlink(path);
+
+	ck_assert_int_eq(ma_config_load(NULL, &c, err, sizeof(err)), MA_OK);
+	ck_assert_int_eq(c->policy.sign_header_relaxed, 1);
+	ck_assert_int_eq(c->policy.sign_body_relaxed, 1);
+	ck_assert_str_eq(c->policy.oversign_headers[0], "From");
+	ck_assert_int_eq(ma_config_set(c, "Domain", "example.com", err, sizeof(err)), MA_OK);
+	ck_assert_int_eq(ma_config_load_keys(c, &ks, err, sizeof(err)), MA_ERR_SYNTAX);
+	ck_assert_ptr_nonnull(strstr(err, "go together"));
+	ck_assert_int_ne(ma_config_set(c, "Canonicalization", "relaxed/loose", err,
+				       sizeof(err)), MA_OK);
+	ck_assert_int_eq(ma_config_set(c, "Canonicalization", "simple", err,
+				       sizeof(err)), MA_OK);
+	ck_assert_int_eq(c->policy.sign_header_relaxed, 0);
+	ck_assert_int_eq(c->policy.sign_body_relaxed, 0);
+	ma_config_free(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -204,6 +250,7 @@ main(void)
 	tcase_add_test(tc, test_hostile_lines);
 	tcase_add_test(tc, test_internal_hosts_file);
 	tcase_add_test(tc, test_print_lists_every_key);
+	tcase_add_test(tc, test_signing_keys);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -47,7 +47,7 @@ make_engine(int reject_failures)
 	cfg.remove_forged_ar = 1;
 	cfg.dkim_min_key_bits = 1024;
 	ck_assert_int_eq(ma_cidr_list_add(&cfg.internal_hosts, "127.0.0.0/8"), MA_OK);
-	ck_assert_msg(ma_engine_new(&cfg, dns, &e, err, sizeof(err)) == MA_OK, "%s", err);
+	ck_assert_msg(ma_engine_new(&cfg, dns, NULL, &e, err, sizeof(err)) == MA_OK, "%s", err);
 	ma_cidr_list_clear(&cfg.internal_hosts);
 	return (e);
 }
