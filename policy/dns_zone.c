@@ -15,8 +15,10 @@
  *	strings (\" and \DDD escapes) or bare words; a string longer than
  *	255 bytes is split into several character-strings, which changes
  *	nothing for consumers that concatenate them (RFC 7208 3.3).
+ *	A record may run over several lines inside "( )" (RFC 1035 5.1),
+ *	as mailauth-keygen and opendkim-genkey write them.
  *	Not supported, and reported as such: relative names and '@',
- *	$ORIGIN/$TTL directives, parentheses, owner inherited from the
+ *	$ORIGIN/$TTL directives, owner inherited from the
  *	previous line (leading blank), classes other than IN.
  *
  *	The names table remembers which types each local name has and
@@ -666,6 +668,46 @@ fail:
 	return (zerr(st, err, errlen, why));
 }
 
+/*
+ * fold_parens - the part of a physical line that belongs to a record, with
+ * the comment cut off and parentheses outside quotes blanked (RFC 1035
+ * 5.1: a record may run over several lines inside "( )"). *depth is the
+ * open-parenthesis count carried from line to line. -1 with *why when
+ * they do not balance or nest.
+ */
+static int
+fold_parens(char *line, size_t *len, int *depth, const char **why)
+{
+	size_t	i;
+	int	quoted = 0;
+
+	for (i = 0; i < *len; i++) {
+		char	c = line[i];
+
+		if (quoted) {
+			if (c == '\\' && i + 1 < *len)
+				i++;
+			else if (c == '"')
+				quoted = 0;
+			continue;
+		}
+		if (c == '"')
+			quoted = 1;
+		else if (c == ';') {
+			*len = i;		/* comment: the rest goes */
+			break;
+		} else if (c == '(' || c == ')') {
+			*depth += c == '(' ? 1 : -1;
+			if (*depth < 0 || *depth > 1) {
+				*why = "unbalanced or nested parentheses";
+				return (-1);
+			}
+			line[i] = ' ';
+		}
+	}
+	return (0);
+}
+
 /* ma_dns_load_zone_file - add every record of a zone file */
 enum ma_status
 ma_dns_load_zone_file(struct ma_dns *d, const char *path, char *err,
@@ -673,9 +715,10 @@ ma_dns_load_zone_file(struct ma_dns *d, const char *path, char *err,
 {
 	FILE   *fp;
 	char   *line, lerr[256];
-	size_t	len;
-	unsigned long lineno = 0;
-	int	c, too_long;
+	const char *why = NULL;
+	size_t	len, rec_len = 0;
+	unsigned long lineno = 0, rec_line = 0;
+	int	c, too_long, depth = 0;
 	enum ma_status st = MA_OK;
 
 	if (d == NULL || path == NULL)
@@ -690,7 +733,8 @@ ma_dns_load_zone_file(struct ma_dns *d, const char *path, char *err,
 		return (zerr(MA_ERR_NOMEM, err, errlen, "out of memory"));
 	}
 	for (;;) {
-		len = 0;
+		/* physical lines are appended to the record being read */
+		len = rec_len;
 		too_long = 0;
 		while ((c = getc(fp)) != EOF && c != '\n') {
 			if (len < MA_LIMIT_ZONE_LINE)
@@ -698,9 +742,17 @@ ma_dns_load_zone_file(struct ma_dns *d, const char *path, char *err,
 			else
 				too_long = 1;
 		}
-		if (c == EOF && len == 0 && !too_long)
+		if (c == EOF && len == rec_len && !too_long) {
+			if (depth > 0) {
+				snprintf(err, errlen, "%s:%lu: \"(\" not closed",
+					 path, rec_line);
+				st = MA_ERR_SYNTAX;
+			}
 			break;
+		}
 		lineno++;
+		if (rec_len == 0)
+			rec_line = lineno;
 		if (too_long) {
 			if (err != NULL && errlen > 0)
 				snprintf(err, errlen,
@@ -709,8 +761,7 @@ ma_dns_load_zone_file(struct ma_dns *d, const char *path, char *err,
 			st = MA_ERR_LIMIT;
 			break;
 		}
-		line[len] = '\0';
-		if (memchr(line, '\0', len) != NULL) {
+		if (memchr(line + rec_len, '\0', len - rec_len) != NULL) {
 			if (err != NULL && errlen > 0)
 				snprintf(err, errlen,
 					 "%s:%lu: NUL byte in line", path,
@@ -718,15 +769,45 @@ ma_dns_load_zone_file(struct ma_dns *d, const char *path, char *err,
 			st = MA_ERR_SYNTAX;
 			break;
 		}
+		{
+			size_t	plen = len - rec_len;
+
+			if (fold_parens(line + rec_len, &plen, &depth, &why) < 0) {
+				snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
+				st = MA_ERR_SYNTAX;
+				break;
+			}
+			len = rec_len + plen;
+		}
+		if (depth > 0 && c != EOF) {
+			if (len >= MA_LIMIT_ZONE_LINE) {
+				snprintf(err, errlen, "%s:%lu: record longer than "
+					 "%d bytes", path, rec_line,
+					 MA_LIMIT_ZONE_LINE);
+				st = MA_ERR_LIMIT;
+				break;
+			}
+			line[len++] = ' ';
+			rec_len = len;
+			continue;
+		}
+		rec_len = 0;
+		line[len] = '\0';
 		if ((st = ma_dns_add_record(d, line, lerr, sizeof(lerr)))
 		    != MA_OK) {
 			if (err != NULL && errlen > 0)
 				snprintf(err, errlen, "%s:%lu: %s",
-					 path, lineno, lerr);
+					 path, rec_line, lerr);
 			break;
 		}
-		if (c == EOF)
+		if (c == EOF) {
+			if (depth > 0) {
+				snprintf(err, errlen, "%s:%lu: \"(\" not closed",
+					 path, rec_line);
+				st = MA_ERR_SYNTAX;
+			}
 			break;
+		}
 	}
 	if (st == MA_OK && ferror(fp)) {
 		if (err != NULL && errlen > 0)

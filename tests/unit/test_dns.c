@@ -575,6 +575,60 @@ START_TEST(test_zone_file)
 }
 END_TEST
 
+/* a record over several lines in "( )", as mailauth-keygen writes it */
+START_TEST(test_zone_file_parens)
+{
+	static const char good[] =
+	    "sel._domainkey.example.com.\tIN\tTXT\t( \"v=DKIM1; k=rsa; \"\n"
+	    "\t\"p=MIIB\" ; a comment ( inside\n"
+	    "\t\"AQAB\" )  ; end\n"
+	    "x.example.com. 60 IN TXT \"a ( b ) c\"\n";
+	static const struct {
+		const char *text;
+		const char *want;
+	} bad[] = {
+		{"a.example. TXT ( \"x\"\n", ":1: \"(\" not closed"},
+		{"a.example. TXT ( ( \"x\" ) )\n", ":1: unbalanced"},
+		{"a.example. TXT \"x\" )\n", ":1: unbalanced"},
+		{"a.example. A 192.0.2.1\nb.example. TXT (\n\"x\"\n", ":2: \"(\" not closed"},
+	};
+	struct ma_dns_options opt;
+	struct ma_dns *d = NULL;
+	struct ma_arena *a = ma_arena_new();
+	struct ma_dns_answer *ans;
+	char	path[64], err[512];
+	enum ma_status st;
+	size_t	i;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.offline = 1;
+	ck_assert_int_eq(ma_dns_new(&opt, &d, err, sizeof(err)), MA_OK);
+	write_file(path, sizeof(path), good, sizeof(good) - 1);
+	st = ma_dns_load_zone_file(d, path, err, sizeof(err));
+	ck_assert_msg(st == MA_OK, "got %d (%s)", st, err);
+	unlink(path);
+	ck_assert_int_eq(ma_dns_query(d, NULL, a, "sel._domainkey.example.com",
+				      MA_DNS_TXT, &ans), MA_OK);
+	ck_assert_int_eq(ans->rcode, MA_DNS_ANSWER);
+	ck_assert(has_rr(ans, "v=DKIM1; k=rsa; p=MIIBAQAB", 26));
+	ck_assert_int_eq(ma_dns_query(d, NULL, a, "x.example.com",
+				      MA_DNS_TXT, &ans), MA_OK);
+	ck_assert(has_rr(ans, "a ( b ) c", 9));
+	ma_dns_free(&d);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(ma_dns_new(&opt, &d, err, sizeof(err)), MA_OK);
+		write_file(path, sizeof(path), bad[i].text, strlen(bad[i].text));
+		st = ma_dns_load_zone_file(d, path, err, sizeof(err));
+		ck_assert_msg(st == MA_ERR_SYNTAX && strstr(err, bad[i].want) != NULL,
+			      "case %zu: got %d '%s', want '%s'", i, st, err,
+			      bad[i].want);
+		unlink(path);
+		ma_dns_free(&d);
+	}
+	ma_arena_free(&a);
+}
+END_TEST
+
 /* --- rdata decoding of hostile bytes --------------------------------- */
 
 static const struct {
@@ -999,6 +1053,7 @@ dns_suite(void)
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_zone_lines);
 	tcase_add_test(tc, test_zone_file);
+	tcase_add_test(tc, test_zone_file_parens);
 	tcase_add_test(tc, test_rdata);
 	tcase_add_test(tc, test_new_errors);
 	suite_add_tcase(s, tc);
