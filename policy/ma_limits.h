@@ -56,7 +56,6 @@
 #define MA_LIMIT_KEY_FILE_BYTES	(64 * 1024) /* one PEM private key file */
 #define MA_LIMIT_SIGN_RSA_BITS		8192	/* larger RSA keys refused */
 #define MA_LIMIT_SIGN_ADDRESS		512	/* From address looked up (RFC 5321 4.5.3.1: 64 + 1 + 255) */
-#define MA_LIMIT_SIGN_PROFILES		8	/* shared signing library handles */
 #define MA_LIMIT_SIGN_HEADERS		64	/* names in a sign/oversign list */
 
 /* Configuration. */

@@ -6,8 +6,10 @@
  *	(mode 0600); tables are written there too. Lookup order (file:),
  *	wildcards (refile:), multiple keys per address, the single-key
  *	form, load errors naming file:line or the key file, key file modes
- *	(RequireSafeKeys), hostile tables. Table-driven; failures say "got
- *	X, want Y".
+ *	(RequireSafeKeys: group/other bits refused, any owner accepted,
+ *	symbolic links followed and their target checked), table names
+ *	given as bare relative paths, hostile tables. Table-driven;
+ *	failures say "got X, want Y".
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <pwd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -540,9 +543,148 @@ START_TEST(test_hostile_tables)
 		o.key_table = "refile:/x";
 		ck_assert_int_eq(ma_keystore_load(&o, &ks, err, sizeof(err)),
 				 MA_ERR_SYNTAX);
+		o.key_table = "csl:a=b";
+		ck_assert_int_eq(ma_keystore_load(&o, &ks, err, sizeof(err)),
+				 MA_ERR_SYNTAX);
+		o.key_table = "LDAP://ldap.example/dc=keys";
+		ck_assert_int_eq(ma_keystore_load(&o, &ks, err, sizeof(err)),
+				 MA_ERR_SYNTAX);
+		o.key_table = "";
+		ck_assert_int_eq(ma_keystore_load(&o, &ks, err, sizeof(err)),
+				 MA_ERR_SYNTAX);
 	}
 	free(big);
 	free(t);
+	ma_arena_free(&a);
+}
+END_TEST
+
+/* --- key file owner and links (RequireSafeKeys) ------------------------ */
+
+/*
+ * The bug: a 0600 key owned by neither the effective user nor root was
+ * refused, but OpenDKIM's layout is keys owned by the UserID (e.g.
+ * opendkim) with mode 0600, read by mailauthd as root at start. Any
+ * owner is fine; group/other permission bits are not.
+ */
+START_TEST(test_foreign_owner)
+{
+	struct ma_keystore *ks = NULL;
+	const struct passwd *pw = getpwnam("nobody");
+	uid_t	uid = pw ? pw->pw_uid : 65534;
+	char	err[1024], p[512], *t;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_foreign_owner: not root, skipped\n");
+		return;
+	}
+	gen_key("foreign.pem", 0, 0);
+	ck_assert(chown(pathof(p, sizeof(p), "foreign.pem"), uid, (gid_t) -1)
+		  == 0);
+	t = expand("k example.com:s:@D@/foreign.pem\n");
+	put("kt-foreign", t);
+	free(t);
+	ck_assert_msg(load("kt-foreign", NULL, 1, &ks, err, sizeof(err))
+		      == MA_OK, "0600 key owned by uid %lu: got \"%s\", want "
+		      "accepted", (unsigned long) uid, err);
+	ck_assert_uint_eq(ma_keystore_count(ks), 1);
+	ma_keystore_free(&ks);
+	/* the mode check still applies to a foreign owner */
+	ck_assert(chmod(p, 0640) == 0);
+	ck_assert_int_eq(load("kt-foreign", NULL, 1, &ks, err, sizeof(err)),
+			 MA_ERR_SYNTAX);
+	ck_assert_msg(strstr(err, "accessible by group or others") != NULL,
+		      "got %s", err);
+	ck_assert(ks == NULL);
+}
+END_TEST
+
+START_TEST(test_symlinked_key)
+{
+	struct ma_keystore *ks = NULL;
+	char	err[1024], p[512], q[512], *t;
+
+	/* a link is followed and its target checked (fstat after open) */
+	(void) unlink(pathof(p, sizeof(p), "link-ed.pem"));
+	ck_assert(symlink(pathof(q, sizeof(q), "ed.pem"), p) == 0);
+	(void) unlink(pathof(p, sizeof(p), "link-w.pem"));
+	ck_assert(symlink(pathof(q, sizeof(q), "w.pem"), p) == 0);
+	t = expand("k example.com:s:@D@/link-ed.pem\n");
+	put("kt-link", t);
+	free(t);
+	ck_assert_msg(load("kt-link", NULL, 1, &ks, err, sizeof(err)) == MA_OK,
+		      "link to a 0600 key: got \"%s\", want accepted", err);
+	ma_keystore_free(&ks);
+	t = expand("k example.com:s:@D@/link-w.pem\n");
+	put("kt-link", t);
+	free(t);
+	ck_assert_int_eq(load("kt-link", NULL, 1, &ks, err, sizeof(err)),
+			 MA_ERR_SYNTAX);
+	ck_assert_msg(strstr(err, "mode 0644") != NULL, "link to a 0644 key: "
+		      "got \"%s\", want refused", err);
+}
+END_TEST
+
+/* --- table names --------------------------------------------------------- */
+
+struct rel_case {
+	const char *cwd;		/* under the temp dir */
+	const char *key_table;		/* relative to cwd */
+	const char *signing_table;
+};
+
+/*
+ * The bug: "KeyTable keytable" (a bare relative path, as OpenDKIM takes
+ * it) was refused as an unknown data set type. Relative names (tables
+ * and key paths alike) are taken from the working directory at load.
+ */
+static const struct rel_case rel_cases[] = {
+	{".", "kt-rel", "st-rel"},
+	{".", "./kt-rel", "./st-rel"},
+	{".", "sub/kt-rel", "sub/st-rel"},
+	{".", "file:kt-rel", "refile:st-rel"},
+	{".", "kt-rel", "file:sub/st-rel"},
+	{"sub", "kt-up", "../st-rel"},
+	{"sub", "../kt-rel", "st-rel"},	/* ./ed.pem is sub/ed.pem */
+};
+
+START_TEST(test_relative_tables)
+{
+	const struct rel_case *tc = &rel_cases[_i];
+	struct ma_arena *a = ma_arena_new();
+	struct ma_keystore_options o;
+	struct ma_keystore *ks = NULL;
+	enum ma_status st, want = _i == 6 ? MA_ERR_IO : MA_OK;
+	char	err[1024], cwd[1024], p[512];
+	const char *got;
+
+	ck_assert(getcwd(cwd, sizeof(cwd)) != NULL);
+	(void) mkdir(pathof(p, sizeof(p), "sub"), 0700);
+	put("kt-rel", "rel example.com:s:./ed.pem\n");
+	put("sub/kt-rel", "rel example.com:s:./ed.pem\n");
+	put("sub/kt-up", "rel example.com:s:../ed.pem\n");
+	put("st-rel", "example.com rel\n*@example.com rel\n");
+	put("sub/st-rel", "example.com rel\n");
+	ck_assert(chdir(dir) == 0 && chdir(tc->cwd) == 0);
+	memset(&o, 0, sizeof(o));
+	o.key_table = tc->key_table;
+	o.signing_table = tc->signing_table;
+	o.require_safe_keys = 1;
+	st = ma_keystore_load(&o, &ks, err, sizeof(err));
+	ck_assert_msg(st == want, "in %s: KeyTable %s SigningTable %s: got %s "
+		      "\"%s\", want %s", tc->cwd, tc->key_table,
+		      tc->signing_table, ma_status_str(st), err,
+		      ma_status_str(want));
+	if (st == MA_OK) {
+		got = names(a, ks, "ann@example.com", &st);
+		ck_assert_msg(strcmp(got, "rel") == 0, "got \"%s\", want "
+			      "\"rel\"", got);
+	} else {
+		ck_assert_msg(strstr(err, "./ed.pem: cannot open") != NULL,
+			      "got %s", err);
+	}
+	ma_keystore_free(&ks);
+	ck_assert(chdir(cwd) == 0);
 	ma_arena_free(&a);
 }
 END_TEST
@@ -618,6 +760,10 @@ keystore_suite(void)
 	tcase_add_loop_test(tc, test_load_errors, 0,
 			    (int) (sizeof(err_cases) / sizeof(err_cases[0])));
 	tcase_add_test(tc, test_hostile_tables);
+	tcase_add_test(tc, test_foreign_owner);
+	tcase_add_test(tc, test_symlinked_key);
+	tcase_add_loop_test(tc, test_relative_tables, 0,
+			    (int) (sizeof(rel_cases) / sizeof(rel_cases[0])));
 	suite_add_tcase(s, tc);
 	return (s);
 }
