@@ -8,7 +8,8 @@
         [--tamper] [--header "Name: value"]...
                                  write a CRLF message, optionally DKIM-signed
   send PORT --from A --to A --file F [--xclient-addr IP] [--helo H]
-        [--file2 F2 --from2 A2]  send over SMTP; print one line per message:
+        [--file2 F2 --from2 A2] [--auth USER PASS]
+        send over SMTP (after XCLIENT, SMTP AUTH when asked); one line per message:
                                  "CODE TEXT" of the final reply (250 ...,
                                  550 5.7.1 ...). Exit 3 on connection trouble.
 
@@ -108,7 +109,10 @@ def send(args):
     opt = {}
     while args:
         k = args.pop(0)
-        opt[k] = args.pop(0)
+        if k == "--auth":       # --auth USER PASSWORD: SMTP AUTH PLAIN/LOGIN
+            opt[k] = (args.pop(0), args.pop(0))
+        else:
+            opt[k] = args.pop(0)
     msgs = [(opt["--from"], opt["--file"])]
     if "--file2" in opt:
         msgs.append((opt.get("--from2", opt["--from"]), opt["--file2"]))
@@ -123,6 +127,12 @@ def send(args):
                 print("%d %s" % (code, text.decode(errors="replace")))
                 return 3
             s.ehlo(helo)
+        if "--auth" in opt:
+            try:
+                s.login(*opt["--auth"])
+            except (smtplib.SMTPException, OSError) as e:
+                print("000 AUTH: %s" % e)
+                return 3
     except (OSError, smtplib.SMTPException) as e:
         print("000 connection: %s" % e)
         return 3
@@ -130,7 +140,7 @@ def send(args):
     for mfrom, path in msgs:
         data = open(path, "rb").read()
         try:
-            s.sendmail(mfrom, ["user@rcpt.example"], data)
+            s.sendmail(mfrom, [opt.get("--to", "user@rcpt.example")], data)
             print("250 accepted")
         except smtplib.SMTPRecipientsRefused as e:
             code, text = list(e.recipients.values())[0]

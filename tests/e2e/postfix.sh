@@ -52,8 +52,12 @@
 #	                      not signed, judged (our A-R)
 #	  no-key-not-signed   internal client, From a domain without a key:
 #	                      delivered unsigned
-#	  sign-after-reload   SIGUSR1 reloads configuration and keys (as the
-#	                      UserID by then) and mail is still signed
+#	  sign-after-sighup, sign-after-sigusr1
+#	                      SIGHUP/SIGUSR1 reload configuration and keys (as
+#	                      the UserID by then) and mail is still signed
+#	  broken-reload-keeps-old
+#	                      a broken configuration on SIGHUP is refused with
+#	                      a log line; the old one stays and still signs
 #	  milter-*            protocol edge cases (milter_proto.py): close
 #	                      without connect, abort mid-body, an empty
 #	                      message, many messages per connection
@@ -303,7 +307,9 @@ if out=$("$MAILAUTHD" -n -c "$D/mailauthd-userid.conf" 2>&1); then
 else
 	fail opendkim-key-owned-by-userid "mailauthd -n: $out"
 fi
-"$MAILAUTHD" -f -c "$D/mailauthd.conf" >"$D/mailauthd.log" 2>&1 &
+# served with the UserID-owned keys: a reload (as UserID by then) must
+# be able to read them again
+"$MAILAUTHD" -f -c "$D/mailauthd-userid.conf" >"$D/mailauthd.log" 2>&1 &
 MAD_PID=$!
 wait_tcp "$MILTER_PORT" || die "mailauthd did not listen on $MILTER_PORT"
 
@@ -585,10 +591,10 @@ fi
 # records when there is no server
 if [ "$DNS_MODE" = nsd ]; then VDNS="--dns-port $DNS_PORT"; else VDNS="--records $D/dns/records"; fi
 
-# sendp PORT ARGS... - sign_tool.py send to another smtpd port (AUTH)
+# sendp PORT ARGS... - e2e_tool.py send to another smtpd port (AUTH)
 sendp() {
 	local p=$1; shift
-	REPLY_TEXT=$(timeout $((WAIT + 10)) $PY "$STOOL" send "$p" "$@" 2>&1)
+	REPLY_TEXT=$(timeout $((WAIT + 10)) $PY "$TOOL" send "$p" "$@" 2>&1)
 }
 
 # signed CASE MSG D N - e2e-MSG was accepted, delivered with N signatures,
@@ -691,24 +697,40 @@ mkmsg signokey --from alice@nokey.example
 send --from bounce@nokey.example --to user@rcpt.example --file "$D/msg/signokey.eml" --helo localhost
 unsigned no-key-not-signed signokey
 
-# (p) SIGUSR1 reloads configuration and keys (now as UserID): must
-# succeed and still sign
-kill -USR1 "$MAD_PID" 2>/dev/null
-rl=
-for _ in $(seq 1 $((WAIT * 5))); do
-	rl=$(grep -E "reloaded|reload:" "$D/mailauthd.log" | tail -n 1)
-	[ -n "$rl" ] && break
-	sleep 0.2
-done
-if [ -z "$rl" ]; then
-	fail sign-after-reload "no reload logged within ${WAIT}s of SIGUSR1"
-elif ! echo "$rl" | grep -q reloaded; then
-	fail sign-after-reload "reload failed: $rl"
-else
-	mkmsg sigreload --from alice@out.example
-	send --from bounce@out.example --to user@rcpt.example --file "$D/msg/sigreload.eml" --helo localhost
-	signed sign-after-reload sigreload out.example 1 internal
-fi
+# (p) SIGHUP (and SIGUSR1) reload configuration and keys (now as
+# UserID): must succeed and still sign; a broken configuration is refused
+# and the running one stays in force.
+# reload_and_sign NAME SIGNAL WANT(reloaded|keeping) - signal, wait for
+# the next reload line, send a message that must still be signed
+reload_and_sign() {
+	local name=$1 sig=$2 want=$3 before rl=
+	before=$(grep -cE "reloaded|reload:" "$D/mailauthd.log")
+	kill -"$sig" "$MAD_PID" 2>/dev/null
+	for _ in $(seq 1 $((WAIT * 5))); do
+		if [ "$(grep -cE "reloaded|reload:" "$D/mailauthd.log")" -gt "$before" ]; then
+			rl=$(grep -E "reloaded|reload:" "$D/mailauthd.log" | tail -n 1)
+			break
+		fi
+		sleep 0.2
+	done
+	if [ -z "$rl" ]; then
+		fail "$name" "no reload logged within ${WAIT}s of SIG$sig"
+	elif ! echo "$rl" | grep -q "$want"; then
+		fail "$name" "reload: got '$rl', want '$want'"
+	elif ! kill -0 "$MAD_PID" 2>/dev/null; then
+		fail "$name" "mailauthd is gone after SIG$sig"
+	else
+		mkmsg "$name" --from alice@out.example
+		send --from bounce@out.example --to user@rcpt.example --file "$D/msg/$name.eml" --helo localhost
+		signed "$name" "$name" out.example 1 internal
+	fi
+}
+reload_and_sign sign-after-sighup HUP reloaded
+reload_and_sign sign-after-sigusr1 USR1 reloaded
+cp "$D/mailauthd-userid.conf" "$D/mailauthd-userid.conf.good"
+echo "NoSuchKey yes" >>"$D/mailauthd-userid.conf"
+reload_and_sign broken-reload-keeps-old HUP keeping
+cp "$D/mailauthd-userid.conf.good" "$D/mailauthd-userid.conf"
 
 # (g) milter protocol edge cases, straight to mailauthd (no Postfix)
 while read -r verdict name why; do

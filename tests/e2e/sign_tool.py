@@ -9,17 +9,12 @@
         signatures (default: at least one), each with a wanted d= (when
         --want-d is given), and all pass.
   count FILE    print the number of DKIM-Signature fields in FILE's header
-  send PORT --from A --file F [--xclient-addr IP] [--helo H]
-        [--auth USER PASS]
-        one message over SMTP, optionally after XCLIENT and SMTP AUTH
-        (PLAIN/LOGIN, what smtplib picks); prints "CODE TEXT" of the final
-        reply ("250 accepted" when taken); exit 3 on connection or AUTH
-        trouble (the line says which).
+
+Sending (also with SMTP AUTH) is e2e_tool.py's "send".
 
 Only 127.0.0.1 is contacted; every socket has a timeout.
 """
 import re
-import smtplib
 import socket
 import sys
 
@@ -137,55 +132,6 @@ def verify(args):
     return 0 if ok else 1
 
 
-def send(args):
-    port = int(args.pop(0))
-    opt = {}
-    while args:
-        k = args.pop(0)
-        if k == "--auth":
-            opt[k] = (args.pop(0), args.pop(0))
-        else:
-            opt[k] = args.pop(0)
-    helo = opt.get("--helo", "client.e2e.example")
-    try:
-        s = smtplib.SMTP(HOST, port, local_hostname=helo, timeout=TIMEOUT)
-        s.ehlo(helo)
-        if "--xclient-addr" in opt:
-            code, text = s.docmd("XCLIENT", "ADDR=%s NAME=[UNAVAILABLE] HELO=%s"
-                                 % (opt["--xclient-addr"], helo))
-            if code != 220:
-                print("%d XCLIENT: %s" % (code, text.decode(errors="replace")))
-                return 3
-            s.ehlo(helo)
-        if "--auth" in opt:
-            try:
-                s.login(*opt["--auth"])
-            except (smtplib.SMTPException, OSError) as e:
-                print("000 AUTH: %s" % e)
-                return 3
-    except (OSError, smtplib.SMTPException) as e:
-        print("000 connection: %s" % e)
-        return 3
-    data = open(opt["--file"], "rb").read()
-    rc = 0
-    try:
-        s.sendmail(opt["--from"], [opt.get("--to", "user@rcpt.example")], data)
-        print("250 accepted")
-    except smtplib.SMTPRecipientsRefused as e:
-        code, text = list(e.recipients.values())[0]
-        print("%d %s" % (code, text.decode(errors="replace")))
-    except smtplib.SMTPResponseException as e:
-        print("%d %s" % (e.smtp_code, e.smtp_error.decode(errors="replace")))
-    except (OSError, smtplib.SMTPException) as e:
-        print("000 %s" % e)
-        rc = 3
-    try:
-        s.quit()
-    except (OSError, smtplib.SMTPException):
-        pass
-    return rc
-
-
 def main():
     a = sys.argv[1:]
     if not a:
@@ -196,8 +142,6 @@ def main():
     if cmd == "count":
         print(len(sig_fields(open(a[0], "rb").read())))
         return 0
-    if cmd == "send":
-        return send(a)
     raise SystemExit("unknown command " + cmd)
 
 
