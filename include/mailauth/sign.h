@@ -5,7 +5,7 @@
  *	The key store loads OpenDKIM-format KeyTable and SigningTable files
  *	(or the single-domain Domain/Selector/KeyFile form), checks every key
  *	file at load (mode, parse, size), and answers which keys sign for a
- *	From address. Key material never leaves keystore.c and dkim_sign.c
+ *	From address. Key material never leaves keystore.c
  *	and is never logged. A signer (per message, per key) is fed the
  *	header fields and body like the verifier and returns the value of a
  *	DKIM-Signature field.
