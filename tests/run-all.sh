@@ -31,7 +31,8 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential autoconf automake libtool pkg-config libmilter-dev
 libspf2-dev libopendkim-dev libunbound-dev libssl-dev libjson-c-dev check
 postfix nsd swaks python3-dkim python3-spf python3-dnslib libmail-dkim-perl
-libclang-rt-14-dev valgrind openssl sasl2-bin"
+libclang-rt-14-dev valgrind openssl sasl2-bin
+libsasl2-modules libsasl2-modules-db"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0

@@ -681,6 +681,9 @@ if [ "$SASL" = yes ]; then
 	sendp "$SASL_PORT" --from bounce@out.example --file "$D/msg/saslnoauth.eml" \
 		--xclient-addr $BAD_IP --helo mail.out.example
 	unsigned sasl-port-unauthenticated saslnoauth judged
+elif [ "${CI:-}" = true ]; then
+	# CI installs sasl2-bin: a missing SASL set-up there is a failure
+	fail sign-sasl "$SASL_WHY"
 else
 	echo "SKIP sign-sasl: $SASL_WHY"
 	echo "SKIP sasl-port-unauthenticated: $SASL_WHY"
