@@ -34,6 +34,16 @@ struct ma_config {
 	char   *sign_selector;		/* Selector */
 	char   *key_file;		/* KeyFile */
 	int	require_safe_keys;	/* RequireSafeKeys */
+	char   *report_database;	/* ReportDatabase: sqlite:PATH, postgresql://... */
+	char   *report_spool;		/* ReportSpool: rows waiting for the database */
+	unsigned report_queue_rows;	/* ReportQueueRows */
+	char   *report_org_name;	/* ReportOrgName */
+	char   *report_email;		/* ReportEmail */
+	char   *report_relay;		/* ReportRelay host:port */
+	char   *report_sendmail;	/* ReportSendmail command path, or NULL */
+	unsigned report_max_bytes;	/* ReportMaxBytes */
+	char  **report_suppress;	/* ReportSuppress domains */
+	int	report_history;		/* ReportHistory: record evaluations */
 	struct ma_policy_config policy;	/* what the engine needs */
 };
 

@@ -13,6 +13,8 @@
  *	--dns-zone adds local zone data and makes DNS offline: nothing but
  *	that data is consulted. --time fixes "now" for DKIM t=/x=.
  *	Without --client-ip the client is unknown and SPF gives none.
+ *	--record writes the DMARC evaluation into the configured report
+ *	store (ReportDatabase) exactly as the daemon does.
  *	--sign treats the message as outbound and prints the DKIM-Signature
  *	field(s) the configured keys would add (none, with the reason on
  *	standard error, when no key signs for the From address).
@@ -34,6 +36,7 @@
 #include <string.h>
 
 #include <mailauth/engine.h>
+#include <mailauth/report.h>
 #include <mailauth/log.h>
 #include <mailauth/spf.h>
 #include "cfg.h"
@@ -55,7 +58,9 @@ usage(const char *why)
 		"[--rcpt ADDR]...\n"
 		"                      [--time EPOCH] [--json] [FILE|-]\n"
 		"       mailauth-check --sign -c FILE [--time EPOCH] [--json] "
-		"[FILE|-]\n");
+		"[FILE|-]\n"
+		"       (--record: also write the DMARC evaluation into the "
+		"report store)\n");
 	exit(2);
 }
 
@@ -221,6 +226,26 @@ print_signatures(const struct ma_verdict *v)
 	}
 }
 
+/* open_store - the configured report store, synchronous (--record) */
+static int
+open_store(const struct ma_config *cfg, struct ma_report_store **out)
+{
+	struct ma_report_store_options o;
+	char	err[512] = "";
+
+	memset(&o, 0, sizeof(o));
+	o.database = cfg->report_database;
+	o.spool_path = cfg->report_spool;
+	o.queue_rows = cfg->report_queue_rows;
+	o.writer_thread = 0;
+	if (ma_report_store_open(&o, out, err, sizeof(err)) != MA_OK) {
+		fprintf(stderr, "mailauth-check: ReportDatabase %s: %s\n",
+			cfg->report_database, err);
+		return (-1);
+	}
+	return (0);
+}
+
 /* stderr_sink - engine log lines to stderr */
 static void
 stderr_sink(enum ma_log_level level, const char *text, void *ctx)
@@ -243,16 +268,18 @@ main(int argc, char **argv)
 		{"time", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
 		{"sign", no_argument, NULL, 's'},
+		{"record", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *cfgpath = NULL, *zones[64], *rcpts[RCPT_MAX];
 	const char *client = NULL, *helo = NULL, *mail_from = "", *input = "-";
 	size_t	n_zones = 0, n_rcpts = 0, i, len;
-	int	json = 0, sign = 0, ch;
+	int	json = 0, sign = 0, record = 0, ch;
 	long long now = 0;
 	char	err[512], *text, *end;
 	struct ma_config *cfg;
+	struct ma_report_store *store = NULL;
 	struct ma_engine *engine;
 	struct ma_session *sess;
 	struct ma_msg *msg;
@@ -295,6 +322,9 @@ main(int argc, char **argv)
 		case 's':
 			sign = 1;
 			break;
+		case 'R':
+			record = 1;
+			break;
 		default:
 			usage(NULL);
 		}
@@ -319,6 +349,10 @@ main(int argc, char **argv)
 		}
 	cfg->policy.fixed_now = (time_t) now;
 	cfg->policy.force_outbound = sign;
+	if (record && open_store(cfg, &store) != 0) {
+		ma_config_free(&cfg);
+		return (2);
+	}
 	ma_spf_init();
 	if (ma_config_build_engine(cfg, &engine, err, sizeof(err)) != MA_OK) {
 		fprintf(stderr, "mailauth-check: %s\n", err);
@@ -344,6 +378,10 @@ main(int argc, char **argv)
 	if (feed_message(msg, text, len) != MA_OK)
 		fprintf(stderr, "mailauth-check: engine could not take the message\n");
 	(void) ma_msg_eom(msg, &v);
+	if (store != NULL && v->report_row != NULL
+	    && ma_report_store_append(store, v->report_row) != MA_OK)
+		fprintf(stderr, "mailauth-check: the evaluation could not be recorded\n");
+	ma_report_store_close(&store);
 	if (json) {
 		char   *j = ma_json_verdict(v);
 

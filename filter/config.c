@@ -119,6 +119,24 @@ static const struct key keys[] = {
 	 "fields signed once more than present, so none can be added", 0},
 	{"SignatureTTL", T_UINT, "0",
 	 "seconds until our signatures expire (x=); 0: no x=", 315360000},
+	{"ReportHistory", T_BOOL, "yes",
+	 "record every DMARC evaluation for aggregate reports", 0},
+	{"ReportDatabase", T_STR, "sqlite:" LOCALSTATEDIR "/lib/mailauthd/history.db",
+	 "DMARC history: sqlite:PATH or postgresql://user@host/db", 0},
+	{"ReportSpool", T_STR, LOCALSTATEDIR "/lib/mailauthd/history.spool",
+	 "rows kept here while the database is unreachable", 0},
+	{"ReportQueueRows", T_UINT, "10000",
+	 "rows queued in memory before spooling", 10000000},
+	{"ReportOrgName", T_STR, NULL,
+	 "org_name of our aggregate reports (default: host name)", 0},
+	{"ReportEmail", T_STR, NULL,
+	 "From of our reports (default: postmaster@host name)", 0},
+	{"ReportRelay", T_STR, "127.0.0.1:25", "SMTP relay host:port for reports", 0},
+	{"ReportSendmail", T_STR, NULL,
+	 "send reports with this sendmail command instead of SMTP", 0},
+	{"ReportMaxBytes", T_UINT, "10485760",
+	 "largest compressed report sent", 1073741824},
+	{"ReportSuppress", T_LIST, NULL, "domains never sent reports", 0},
 };
 
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -530,6 +548,33 @@ apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
 			BAD("expected simple or relaxed, as header/body, got");
 	} else if (IS("SignatureTTL")) {
 		p->signature_ttl = u;
+	} else if (IS("ReportHistory")) {
+		c->report_history = b;
+	} else if (IS("ReportDatabase")) {
+		if (strncmp(value, "sqlite:", 7) != 0
+		    && strncmp(value, "postgresql://", 13) != 0
+		    && strncmp(value, "postgres://", 11) != 0)
+			BAD("expected sqlite:PATH or postgresql://..., got");
+		free(c->report_database);
+		c->report_database = strdup(value);
+	} else if (IS("ReportSpool") || IS("ReportOrgName") || IS("ReportEmail")
+		   || IS("ReportRelay") || IS("ReportSendmail")) {
+		char  **slot = IS("ReportSpool") ? &c->report_spool
+		    : IS("ReportOrgName") ? &c->report_org_name
+		    : IS("ReportEmail") ? &c->report_email
+		    : IS("ReportRelay") ? &c->report_relay : &c->report_sendmail;
+
+		free(*slot);
+		*slot = strdup(value);
+	} else if (IS("ReportQueueRows")) {
+		c->report_queue_rows = u;
+	} else if (IS("ReportMaxBytes")) {
+		c->report_max_bytes = u;
+	} else if (IS("ReportSuppress")) {
+		if ((vec = split_list(value, &n)) == NULL)
+			BAD("list too long in");
+		free_vec(&c->report_suppress);
+		c->report_suppress = vec;
 	} else {
 		snprintf(err, errlen, "%s: key without a setter (bug)", key->name);
 		return (-1);
@@ -608,7 +653,17 @@ ma_config_new_defaults(struct ma_config **out, char *err, size_t errlen)
 		c->policy.authserv_id = host_name();
 	if (c->policy.receiver == NULL)
 		c->policy.receiver = host_name();
-	if (c->policy.authserv_id == NULL || c->policy.receiver == NULL) {
+	if (c->report_org_name == NULL)
+		c->report_org_name = host_name();
+	if (c->report_email == NULL && c->policy.receiver != NULL) {
+		size_t	n = strlen(c->policy.receiver) + 12;
+
+		if ((c->report_email = malloc(n)) != NULL)
+			snprintf(c->report_email, n, "postmaster@%s",
+				 c->policy.receiver);
+	}
+	if (c->policy.authserv_id == NULL || c->policy.receiver == NULL
+	    || c->report_org_name == NULL || c->report_email == NULL) {
 		ma_config_free(&c);
 		return (MA_ERR_NOMEM);
 	}
@@ -769,6 +824,10 @@ ma_config_print(const struct ma_config *c, FILE *fp)
 			v = c->policy.authserv_id;
 		else if (strcmp(keys[i].name, "Hostname") == 0)
 			v = c->policy.receiver;
+		else if (strcmp(keys[i].name, "ReportOrgName") == 0)
+			v = c->report_org_name;
+		else if (strcmp(keys[i].name, "ReportEmail") == 0)
+			v = c->report_email;
 		fprintf(fp, "# %s\n%s%s %s\n", keys[i].help, v ? "" : "#",
 			keys[i].name, v ? v : "(unset)");
 	}
@@ -812,7 +871,10 @@ ma_config_print_man(FILE *fp)
 			keys[i].name, type_name(keys[i].type),
 			keys[i].def ? keys[i].def
 			: strcmp(keys[i].name, "AuthservID") == 0
-			|| strcmp(keys[i].name, "Hostname") == 0 ? "the host name"
+			|| strcmp(keys[i].name, "Hostname") == 0
+			|| strcmp(keys[i].name, "ReportOrgName") == 0 ? "the host name"
+			: strcmp(keys[i].name, "ReportEmail") == 0
+			? "postmaster@ the host name"
 			: "unset", keys[i].help);
 	}
 }
@@ -841,6 +903,13 @@ ma_config_free(struct ma_config **cpp)
 	free(c->sign_domain);
 	free(c->sign_selector);
 	free(c->key_file);
+	free(c->report_database);
+	free(c->report_spool);
+	free(c->report_org_name);
+	free(c->report_email);
+	free(c->report_relay);
+	free(c->report_sendmail);
+	free_vec(&c->report_suppress);
 	free_vec(&c->policy.signing_daemons);
 	free_vec(&c->policy.sign_headers);
 	free_vec(&c->policy.oversign_headers);

@@ -57,6 +57,7 @@
 #include <libmilter/mfapi.h>
 
 #include <mailauth/engine.h>
+#include <mailauth/report.h>
 #include <mailauth/log.h>
 #include <mailauth/spf.h>
 
@@ -350,6 +351,68 @@ drop_privileges(const char *user_id, const char *sock_path)
 		fatal(EXIT_RUNTIME, "privileges could not be dropped");
 }
 
+/*
+ * state_dir - make the directory of a history or spool path exist (mode
+ * 0750) and, when started as root with a UserID, belong to that user, so
+ * that the daemon can create its files there after dropping privileges.
+ */
+static void
+state_dir(const char *path, const char *user_id)
+{
+	char	dir[4096], name[256];
+	char   *slash;
+	uid_t	uid;
+	gid_t	gid;
+	size_t	i;
+
+	if (path == NULL || strlen(path) >= sizeof(dir))
+		return;
+	memcpy(dir, path, strlen(path) + 1);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	for (i = 1; dir[i] != '\0'; i++)	/* mkdir -p */
+		if (dir[i] == '/') {
+			dir[i] = '\0';
+			(void) mkdir(dir, 0755);
+			dir[i] = '/';
+		}
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		ma_log(MA_LOG_WARN, "cannot create %s: %s", dir, strerror(errno));
+		return;
+	}
+	if (user_id != NULL && geteuid() == 0
+	    && lookup_user(user_id, &uid, &gid, name, sizeof(name)) == 0
+	    && chown(dir, uid, gid) < 0)
+		ma_log(MA_LOG_WARN, "chown %s: %s", dir, strerror(errno));
+}
+
+/*
+ * open_history - the DMARC history store (after the privilege drop, so
+ * its files belong to UserID). A store that cannot be opened is logged
+ * and the daemon goes on without history: mail must flow.
+ */
+static struct ma_report_store *
+open_history(const struct ma_config *cfg)
+{
+	struct ma_report_store_options o;
+	struct ma_report_store *s = NULL;
+	char	err[512] = "";
+
+	if (!cfg->report_history)
+		return (NULL);
+	memset(&o, 0, sizeof(o));
+	o.database = cfg->report_database;
+	o.spool_path = cfg->report_spool;
+	o.queue_rows = cfg->report_queue_rows;
+	o.writer_thread = 1;
+	if (ma_report_store_open(&o, &s, err, sizeof(err)) != MA_OK) {
+		ma_log(MA_LOG_ERROR, "DMARC history disabled: %s", err);
+		return (NULL);
+	}
+	return (s);
+}
+
 /* write_pidfile - the daemon's pid; refuse to follow a symlink */
 static void
 write_pidfile(const char *path)
@@ -495,6 +558,7 @@ main(int argc, char **argv)
 	struct opts o;
 	struct ma_config *cfg;
 	struct ma_engine *engine = NULL;
+	struct ma_report_store *history = NULL;
 	char	err[512] = "";
 	const char *sock_path;
 	int	rc;
@@ -526,6 +590,14 @@ main(int argc, char **argv)
 		detach();
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* before any thread exists (resolver, history writer): every thread
+	 * inherits the mask, so only the main thread takes these signals */
+	{
+		sigset_t set;
+
+		signal_set(&set);
+		(void) pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 	ma_spf_init();
 
 	if (ma_config_build_engine(cfg, &engine, err, sizeof(err)) != MA_OK)
@@ -547,7 +619,14 @@ main(int argc, char **argv)
 	if (sock_path != NULL && chmod(sock_path, 0660) < 0)
 		fatal(EXIT_RUNTIME, "chmod %s: %s", sock_path, strerror(errno));
 	write_pidfile(cfg->pid_file);
+	if (cfg->report_history) {
+		if (strncmp(cfg->report_database, "sqlite:", 7) == 0)
+			state_dir(cfg->report_database + 7, cfg->user_id);
+		state_dir(cfg->report_spool, cfg->user_id);
+	}
 	drop_privileges(cfg->user_id, sock_path);
+	history = open_history(cfg);
+	ma_milter_set_report_store(history);
 	if (chdir("/") < 0)
 		fatal(EXIT_RUNTIME, "chdir /: %s", strerror(errno));
 
@@ -557,6 +636,8 @@ main(int argc, char **argv)
 	rc = serve();
 	ma_log(MA_LOG_INFO, "stopping mailauthd %s", PACKAGE_VERSION);
 	ma_milter_set_engine(NULL, MA_ACTION_TEMPFAIL);
+	ma_milter_set_report_store(NULL);
+	ma_report_store_close(&history);
 	if (cfg->pid_file != NULL)
 		(void) unlink(cfg->pid_file);
 	ma_config_free(&cfg);

@@ -67,6 +67,7 @@
 #include <libmilter/mfdef.h>
 
 #include <mailauth/engine.h>
+#include <mailauth/report.h>
 #include <mailauth/log.h>
 
 #include "milter.h"
@@ -86,6 +87,14 @@ struct milter_conn {
 static pthread_mutex_t cur_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ma_engine *cur_engine;
 static enum ma_action cur_on_error = MA_ACTION_TEMPFAIL;
+static struct ma_report_store *report_store;	/* set before smfi_main */
+
+/* ma_milter_set_report_store - where DMARC history rows go (NULL: none) */
+void
+ma_milter_set_report_store(struct ma_report_store *s)
+{
+	report_store = s;
+}
 
 /* ma_milter_set_engine - install the snapshot new sessions use */
 void
@@ -511,6 +520,9 @@ xxfi_eom(SMFICTX *ctx)
 		ma_log(MA_LOG_INFO, "%s: %s", c->qid[0] ? c->qid : "NOQUEUE",
 		       v->log_line != NULL ? v->log_line :
 		       ma_action_str(v->action));
+		/* queued, never waits for the database */
+		if (v->report_row != NULL && report_store != NULL)
+			(void) ma_report_store_append(report_store, v->report_row);
 	}
 	conn_msg_end(c);
 	return (r);

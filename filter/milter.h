@@ -14,6 +14,11 @@
 #include <libmilter/mfapi.h>
 #include <mailauth/engine.h>
 
+struct ma_report_store;
+
+/* ma_milter_set_report_store - DMARC history rows go there (before smfi_main) */
+void	ma_milter_set_report_store(struct ma_report_store *s);
+
 /* ma_milter_desc - the filter description for smfi_register() */
 struct smfiDesc *ma_milter_desc(void);
 

@@ -81,6 +81,10 @@ struct ma_msg {
 	int	done;
 };
 
+/* ma_report_row_build - the DMARC history row of a judged message (or NULL) */
+struct ma_report_row;
+const struct ma_report_row *ma_report_row_build(struct ma_msg *m);
+
 /* ma_verdict_build - combine the results of m into m->verdict */
 enum ma_status ma_verdict_build(struct ma_msg *m);
 

@@ -235,6 +235,7 @@ ma_verdict_build(struct ma_msg *m)
 		choose_action(m);
 		if ((st = add_authres(m)) != MA_OK)
 			return (st);
+		v->report_row = ma_report_row_build(m);
 	} else if ((st = add_signatures(m)) != MA_OK)
 		return (st);
 	v->log_line = build_log(m);

@@ -29,6 +29,7 @@
 
 struct ma_dns;
 struct ma_keystore;
+struct ma_report_row;
 struct ma_engine;
 struct ma_session;
 struct ma_msg;
@@ -93,6 +94,8 @@ struct ma_verdict {
 	const char *authres;		/* value of our A-R field, or NULL */
 	const char *const *signatures;	/* DKIM-Signature values added */
 	size_t	n_signatures;
+	const struct ma_report_row *report_row; /* DMARC history row, or NULL
+					 * (outbound, or no policy record) */
 	const char *log_line;		/* key=value summary (one line) */
 };
 
