@@ -32,7 +32,8 @@ PKGS="build-essential autoconf automake libtool pkg-config libmilter-dev
 libspf2-dev libopendkim-dev libunbound-dev libssl-dev libjson-c-dev check
 postfix nsd swaks python3-dkim python3-spf python3-dnslib libmail-dkim-perl
 libclang-rt-14-dev valgrind openssl sasl2-bin
-libsasl2-modules libsasl2-modules-db"
+libsasl2-modules libsasl2-modules-db libsqlite3-dev libpq-dev zlib1g-dev
+postgresql libxml2-utils libmail-dmarc-perl"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -114,7 +115,7 @@ case_counts() {
 		    /^spf conformance: [0-9]+\/[0-9]+/ { split($3, a, "/"); p += a[1]; seen = 1 }
 		    / [0-9]+ unexpected failures/ {
 			for (i = 1; i < NF; i++) if ($(i + 1) == "unexpected") f += $i }
-		    /^(golden|hostile): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4; seen = 1 }
+		    /^[a-z_]+: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4; seen = 1 }
 		    END { printf "%d %d\n", p, f }' "$log")
 		res=$(sed -n 's/^:test-result: //p' "${log%.log}.trs" 2>/dev/null | head -n 1)
 		if [ "$res" != PASS ] && [ "$f" = 0 ]; then f=1; fi

@@ -164,6 +164,42 @@ def send(args):
     return rc
 
 
+def reportcheck(path, xsd):
+    """A delivered DMARC report mail: MIME with one gzip attachment whose
+    content is XML that validates against the RFC 9990 schema."""
+    import email
+    import email.policy
+    import gzip
+    import subprocess
+    import tempfile
+    msg = email.message_from_binary_file(open(path, "rb"), policy=email.policy.default)
+    if not msg.is_multipart():
+        print("not a multipart message")
+        return 1
+    parts = [p for p in msg.walk()
+             if p.get_content_type() in ("application/gzip", "application/x-gzip")]
+    if len(parts) != 1:
+        print("want one gzip attachment, found %d" % len(parts))
+        return 1
+    name = parts[0].get_filename() or ""
+    if not name.endswith(".xml.gz") or "!" not in name:
+        print("attachment name %r is not RFC 9990's" % name)
+        return 1
+    xml = gzip.decompress(parts[0].get_payload(decode=True))
+    with tempfile.NamedTemporaryFile(suffix=".xml") as f:
+        f.write(xml)
+        f.flush()
+        r = subprocess.run(["xmllint", "--noout", "--schema", xsd, f.name],
+                           capture_output=True, timeout=60)
+    if r.returncode != 0:
+        print("xmllint: %s" % r.stderr.decode(errors="replace")[-300:])
+        return 1
+    if b"<record>" not in xml:
+        print("report has no record")
+        return 1
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -181,6 +217,8 @@ def main():
         return mkmsg(a)
     if cmd == "send":
         return send(a)
+    if cmd == "reportcheck":
+        return reportcheck(a[0], a[1])
     raise SystemExit("unknown command " + cmd)
 
 

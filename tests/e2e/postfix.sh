@@ -216,7 +216,7 @@ cat >"$D/dns/records" <<EOF
 pass.example. 300 IN TXT "v=spf1 ip4:$GOOD_IP -all"
 mail.pass.example. 300 IN TXT "v=spf1 ip4:$GOOD_IP -all"
 mail.pass.example. 300 IN A $GOOD_IP
-_dmarc.pass.example. 300 IN TXT "v=DMARC1; p=reject"
+_dmarc.pass.example. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@pass.example"
 $SELECTOR._domainkey.pass.example. 300 IN TXT $KEYTXT
 quar.example. 300 IN TXT "v=spf1 ip4:$GOOD_IP -all"
 _dmarc.quar.example. 300 IN TXT "v=DMARC1; p=quarantine"
@@ -291,6 +291,11 @@ KeyTable $OD/KeyTable
 SigningTable refile:$OD/SigningTable
 RequireSafeKeys yes
 SigningDaemons ORIGINATING
+ReportDatabase sqlite:$D/history/history.db
+ReportSpool $D/history/history.spool
+ReportRelay 127.0.0.1:$SMTPD_PORT
+ReportOrgName e2e.example
+ReportEmail dmarc-reports@e2e.example
 EOF
 
 if out=$("$MAILAUTHD" -n -c "$D/mailauthd.conf" 2>&1); then
@@ -734,6 +739,51 @@ cp "$D/mailauthd-userid.conf" "$D/mailauthd-userid.conf.good"
 echo "NoSuchKey yes" >>"$D/mailauthd-userid.conf"
 reload_and_sign broken-reload-keeps-old HUP keeping
 cp "$D/mailauthd-userid.conf.good" "$D/mailauthd-userid.conf"
+
+# (q) DMARC aggregate report through Postfix: mailauthd recorded the DMARC
+# evaluations of this run (SQLite history); mailauth-report, as the
+# UserID, sends pass.example's report (rua=mailto:dmarc@pass.example)
+# through this Postfix to the sink: a well-formed report mail whose gzip
+# attachment is valid RFC 9990 XML.
+REPORTER=$(dirname "$MAILAUTHD")/mailauth-report
+XSD=${SHARED_DIR:-$TOP/../shared}/conformance/dmarc/rfc9990-aggregate.xsd
+if [ ! -x "$REPORTER" ]; then
+	fail report-via-postfix "$REPORTER not built"
+else
+	rep_end=$(($(date +%s) + 60))
+	rep_dir=$D/history/dry
+	rep_ok=
+	for _ in $(seq 1 $((WAIT * 2))); do	# the writer thread is asynchronous
+		rm -rf "$rep_dir"; mkdir -p "$rep_dir"; chown nobody "$rep_dir"
+		runuser -u nobody -- "$REPORTER" -c "$D/mailauthd-userid.conf" --dry-run \
+			--output-dir "$rep_dir" --begin 0 --end "$rep_end" \
+			>"$D/report-dry.log" 2>&1
+		if ls "$rep_dir" 2>/dev/null | grep -q "pass.example.*xml.gz"; then
+			rep_ok=1; break
+		fi
+		sleep 0.5
+	done
+	if [ -z "$rep_ok" ]; then
+		fail report-via-postfix "no dry-run report: $(tail -c 300 "$D/report-dry.log")"
+	elif ! runuser -u nobody -- "$REPORTER" -c "$D/mailauthd-userid.conf" \
+		--begin 0 --end "$rep_end" >"$D/report-send.log" 2>&1; then
+		fail report-via-postfix "mailauth-report: $(tail -c 300 "$D/report-send.log")"
+	else
+		rep_file=
+		for _ in $(seq 1 $((WAIT * 5))); do
+			rep_file=$(grep -l -s "^Subject: Report Domain: pass.example" "$SINKDIR"/* | head -n 1)
+			[ -n "$rep_file" ] && break
+			sleep 0.2
+		done
+		if [ -z "$rep_file" ]; then
+			fail report-via-postfix "no report mail reached the sink"
+		elif out=$($PY "$TOOL" reportcheck "$rep_file" "$XSD" 2>&1); then
+			pass report-via-postfix
+		else
+			fail report-via-postfix "$out"
+		fi
+	fi
+fi
 
 # (g) milter protocol edge cases, straight to mailauthd (no Postfix)
 while read -r verdict name why; do
