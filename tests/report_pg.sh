@@ -8,6 +8,9 @@
 #     the empty database (schema creation under the advisory lock) and
 #     append rows concurrently; every row arrives once, intact;
 #   - sent-report bookkeeping;
+#   - two instances (mailauth-check --record, the daemon's code path)
+#     record evaluations into the one database; mailauth-report makes
+#     one schema-valid report holding both instances' rows;
 #   - the server is stopped while a writer keeps appending (rows go to
 #     the spool) and started again: every row arrives exactly once.
 # Prints "PASS name" / "FAIL name: why" and "report_pg: N passed, N failed".
@@ -105,6 +108,47 @@ done
 
 # 2. sent-report bookkeeping
 if out=$("$DRIVER" sent "$URL" 2>&1); then ok sent; else nok sent "$out"; fi
+
+# 2b. two instances record real evaluations (mailauth-check --record, the
+# daemon's code path) into the one database; one report comes out of it
+# with both instances' rows
+top_srcdir=${top_srcdir:-$(dirname "$0")/..}
+CHECK=$top_builddir/mailauth-check
+REPORTER=$top_builddir/mailauth-report
+XSD=${SHARED_DIR:-$top_srcdir/../shared}/conformance/dmarc/rfc9990-aggregate.xsd
+n_each=0
+for inst in mx-one mx-two; do
+	printf 'AuthservID %s.example\nHostname %s.example\nReportDatabase %s\nReportSpool %s\n' \
+		"$inst" "$inst" "$URL" "$T/$inst.spool" >"$T/$inst.conf"
+	for m in signed-rsa unsigned tampered-body; do
+		"$CHECK" --record -c "$T/$inst.conf" --dns-zone "$top_srcdir/tests/data/test.zone" \
+			--client-ip 198.51.100.7 --helo mail.example.net --time 1700000000 \
+			--mail-from bounce@football.example.com --rcpt u@rcpt.example \
+			"$top_srcdir/tests/data/msg/$m.eml" >/dev/null 2>>"$T/inst.err"
+	done
+	n_each=3
+done
+rm -rf "$T/rep"; mkdir -p "$T/rep"
+if ! "$REPORTER" -c "$T/mx-one.conf" --dry-run --output-dir "$T/rep" \
+	--begin 1699999000 --end 1700001000 >"$T/rep.log" 2>&1; then
+	nok two_instances_one_report "mailauth-report: $(tail -c 300 "$T/rep.log")"
+else
+	f=$(ls "$T/rep"/*football.example.com*.xml.gz 2>/dev/null | head -n 1)
+	if [ -z "$f" ]; then
+		nok two_instances_one_report "no report for football.example.com: $(ls "$T/rep")"
+	else
+		gunzip -c "$f" >"$T/rep.xml"
+		total=$(sed -n 's:.*<count>\([0-9]*\)</count>.*:\1:p' "$T/rep.xml" |
+			awk '{ t += $1 } END { print t + 0 }')
+		if ! xmllint --noout --schema "$XSD" "$T/rep.xml" 2>"$T/xmllint.err"; then
+			nok two_instances_one_report "xmllint: $(head -c 300 "$T/xmllint.err")"
+		elif [ "$total" -ne $((2 * n_each)) ]; then
+			nok two_instances_one_report "counts add up to $total, want $((2 * n_each))"
+		else
+			ok two_instances_one_report
+		fi
+	fi
+fi
 
 # 3. the server goes away while a writer appends
 "$DRIVER" write "$URL" "$T/spool.c" mx-c 0 3000 1000 >"$T/c.out" 2>"$T/c.err" &
