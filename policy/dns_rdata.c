@@ -134,7 +134,7 @@ ma_dns_rdata_decode(struct ma_arena *arena, int type, const unsigned char *p,
 		rr->pref = ((unsigned) p[0] << 8) | p[1];
 		p += 2;
 		len -= 2;
-		/* FALLTHROUGH */
+		__attribute__((fallthrough));	/* then the exchange name */
 	case MA_DNS_PTR:
 	case MA_DNS_CNAME:
 	case MA_DNS_T_NS:

@@ -13,12 +13,14 @@
 #	4. the unit tests of build-ci once more under valgrind;
 #	5. tests/e2e/postfix.sh against build-ci, and against build-asan
 #	   (mailauthd under the sanitizers);
+#	6. tests/fuzz/run.sh: every libFuzzer target for FUZZ_SECONDS (20)
+#	   under ASan+UBSan, executions and crashes printed per target;
 #	then prints the counts of each layer and a last line
 #	"N passed, N failed" summed over all layers. Exit status 0 only when
 #	nothing failed.
 # ENVIRONMENT
 #	JOBS (make -j; default: number of CPUs), SKIP_DEPS=1 (no apt-get),
-#	SKIP_AUTORECONF=1, SKIP_ASAN=1, SKIP_VALGRIND=1, SKIP_E2E=1 (for
+#	SKIP_AUTORECONF=1, SKIP_ASAN=1, SKIP_VALGRIND=1, SKIP_E2E=1, SKIP_FUZZ=1 (for
 #	local runs only; CI runs everything), CI=true: a layer that cannot
 #	run is a failure.
 set -u
@@ -33,7 +35,7 @@ libspf2-dev libopendkim-dev libunbound-dev libssl-dev libjson-c-dev check
 postfix nsd swaks python3-dkim python3-spf python3-dnslib libmail-dkim-perl
 libclang-rt-14-dev valgrind openssl sasl2-bin
 libsasl2-modules libsasl2-modules-db libsqlite3-dev libpq-dev zlib1g-dev
-postgresql libxml2-utils libmail-dmarc-perl"
+postgresql libxml2-utils libmail-dmarc-perl clang"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -217,6 +219,25 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
 	if [ $CI_OK = 1 ]; then e2e build-ci; else layer "e2e build-ci" 0 1; fi
 	if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		if [ $ASAN_OK = 1 ]; then e2e build-asan; else layer "e2e build-asan" 0 1; fi
+	fi
+fi
+
+# ---------------------------------------------------------------- 6. fuzz
+# every libFuzzer target for FUZZ_SECONDS under ASan+UBSan (clang);
+# `tests/fuzz/run.sh 3600` is the longer run, one argument away
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+	log "fuzz: ${FUZZ_SECONDS:=20} s per target"
+	out=$(FUZZ_BUILD="$TOP/build-fuzz" timeout 1800 ./tests/fuzz/run.sh "$FUZZ_SECONDS" </dev/null 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^fuzz' || echo "$out" | tail -n 30
+	p=$(echo "$out" | sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -n 1)
+	f=$(echo "$out" | sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -n 1)
+	if [ -z "$p" ] || [ -z "$f" ]; then
+		echo "$out" | tail -n 30
+		layer fuzz 0 1
+	else
+		[ $rc -ne 0 ] && [ "$f" = 0 ] && f=1
+		layer fuzz "$p" "$f"
 	fi
 fi
 
