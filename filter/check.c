@@ -40,6 +40,7 @@
 #include <mailauth/log.h>
 #include <mailauth/spf.h>
 #include "cfg.h"
+#include "feed.h"
 #include "json_out.h"
 
 #define MESSAGE_MAX	(64 * 1024 * 1024)
@@ -109,86 +110,6 @@ read_all(const char *path, size_t *len_out)
 		*len_out = len;
 	}
 	return (buf);
-}
-
-/* line_end - index past the line terminator starting the search at p */
-static size_t
-line_end(const char *m, size_t len, size_t p, size_t *content_end)
-{
-	const char *nl = memchr(m + p, '\n', len - p);
-
-	if (nl == NULL) {
-		*content_end = len;
-		return (len);
-	}
-	*content_end = (size_t) (nl - m);
-	if (*content_end > p && m[*content_end - 1] == '\r')
-		(*content_end)--;
-	return ((size_t) (nl - m) + 1);
-}
-
-/* is_field_name - RFC 5322 ftext: printable, not colon, not space */
-static int
-is_field_name(const char *p, size_t n)
-{
-	size_t	i;
-
-	if (n == 0)
-		return (0);
-	for (i = 0; i < n; i++)
-		if ((unsigned char) p[i] < 33 || (unsigned char) p[i] > 126)
-			return (0);
-	return (1);
-}
-
-/*
- * feed_message - header fields, then the body with CRLF line ends.
- * A line that is neither a field nor a continuation ends the header, as
- * Postfix's cleanup treats it.
- */
-static enum ma_status
-feed_message(struct ma_msg *msg, const char *m, size_t len)
-{
-	size_t	p = 0, next, cend, fstart, vend;
-	enum ma_status st;
-
-	while (p < len) {
-		const char *colon;
-
-		next = line_end(m, len, p, &cend);
-		if (cend == p) {	/* empty line: end of header */
-			p = next;
-			break;
-		}
-		colon = memchr(m + p, ':', cend - p);
-		if (colon == NULL || !is_field_name(m + p, (size_t) (colon - m) - p))
-			break;
-		fstart = p;
-		vend = cend;
-		p = next;
-		while (p < len && (m[p] == ' ' || m[p] == '\t')) {
-			next = line_end(m, len, p, &cend);
-			vend = cend;
-			p = next;
-		}
-		st = ma_msg_header(msg, m + fstart, (size_t) (colon - m) - fstart,
-				   colon + 1, vend - (size_t) (colon + 1 - m));
-		if (st != MA_OK)
-			return (st);
-	}
-	if ((st = ma_msg_eoh(msg)) != MA_OK)
-		return (st);
-	while (p < len) {
-		static const unsigned char crlf[2] = {'\r', '\n'};
-
-		next = line_end(m, len, p, &cend);
-		if ((st = ma_msg_body(msg, (const unsigned char *) m + p, cend - p)) != MA_OK)
-			return (st);
-		if (next > cend && (st = ma_msg_body(msg, crlf, 2)) != MA_OK)
-			return (st);
-		p = next;
-	}
-	return (MA_OK);
 }
 
 /* print_text - the plain report */
@@ -375,7 +296,7 @@ main(int argc, char **argv)
 		goto nomem;
 	for (i = 0; i < n_rcpts; i++)
 		(void) ma_msg_rcpt(msg, rcpts[i], strlen(rcpts[i]));
-	if (feed_message(msg, text, len) != MA_OK)
+	if (ma_feed_message(msg, text, len) != MA_OK)
 		fprintf(stderr, "mailauth-check: engine could not take the message\n");
 	(void) ma_msg_eom(msg, &v);
 	if (store != NULL && v->report_row != NULL

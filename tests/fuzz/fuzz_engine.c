@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <mailauth/dns.h>
 #include <mailauth/engine.h>
+#include "feed.h"
 #include <mailauth/log.h>
 #include "cfg.h"
 
@@ -150,79 +151,21 @@ fail:
 	abort();
 }
 
-/* line_end - index past the line at p; *cend: end of its content */
+
+/* first_line - length of the first line's content and where the rest starts */
 static size_t
-line_end(const char *m, size_t len, size_t p, size_t *cend)
+first_line(const char *m, size_t len, size_t *cend)
 {
-	const char *nl = memchr(m + p, '\n', len - p);
+	const char *nl = len > 0 ? memchr(m, '\n', len) : NULL;
 
 	if (nl == NULL) {
 		*cend = len;
 		return (len);
 	}
 	*cend = (size_t) (nl - m);
-	if (*cend > p && m[*cend - 1] == '\r')
+	if (*cend > 0 && m[*cend - 1] == '\r')
 		(*cend)--;
 	return ((size_t) (nl - m) + 1);
-}
-
-/* is_field_name - printable, no colon, no space, not empty */
-static int
-is_field_name(const char *p, size_t n)
-{
-	size_t	i;
-
-	if (n == 0)
-		return (0);
-	for (i = 0; i < n; i++)
-		if ((unsigned char) p[i] < 33 || (unsigned char) p[i] > 126)
-			return (0);
-	return (1);
-}
-
-/* feed - header fields, eoh, body with CRLF line ends (as check.c) */
-static enum ma_status
-feed(struct ma_msg *msg, const char *m, size_t len)
-{
-	static const unsigned char crlf[2] = {'\r', '\n'};
-	size_t	p = 0, next, cend, fstart, vend;
-	const char *colon;
-	enum ma_status st;
-
-	while (p < len) {
-		next = line_end(m, len, p, &cend);
-		if (cend == p) {
-			p = next;
-			break;
-		}
-		colon = memchr(m + p, ':', cend - p);
-		if (colon == NULL || !is_field_name(m + p, (size_t) (colon - m) - p))
-			break;
-		fstart = p;
-		vend = cend;
-		p = next;
-		while (p < len && (m[p] == ' ' || m[p] == '\t')) {
-			next = line_end(m, len, p, &cend);
-			vend = cend;
-			p = next;
-		}
-		st = ma_msg_header(msg, m + fstart, (size_t) (colon - m) - fstart,
-				   colon + 1, vend - (size_t) (colon + 1 - m));
-		if (st != MA_OK)
-			return (st);
-	}
-	if ((st = ma_msg_eoh(msg)) != MA_OK)
-		return (st);
-	while (p < len) {
-		next = line_end(m, len, p, &cend);
-		if ((st = ma_msg_body(msg, (const unsigned char *) m + p,
-				      cend - p)) != MA_OK)
-			return (st);
-		if (next > cend && (st = ma_msg_body(msg, crlf, 2)) != MA_OK)
-			return (st);
-		p = next;
-	}
-	return (MA_OK);
 }
 
 /* LLVMFuzzerTestOneInput - one transaction */
@@ -239,14 +182,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (engine == NULL)
 		setup();
 	k = size > 0 ? data[0] % N_CLIENTS : 0;
-	next = size > 0 ? line_end(m, size, 0, &cend) : (cend = 0);
+	next = first_line(m, size, &cend);	/* MAIL FROM */
 	if ((sess = ma_session_new(engine, NULL, NULL)) == NULL)
 		return (0);
 	ma_session_set_client_ip(sess, &client_ip[k]);
 	ma_session_set_helo(sess, clients[k].helo);
 	if ((msg = ma_msg_new(sess, m, cend)) != NULL) {
 		if (ma_msg_rcpt(msg, rcpt, sizeof(rcpt) - 1) == MA_OK
-		    && feed(msg, m + next, size - next) == MA_OK)
+		    && ma_feed_message(msg, m + next, size - next) == MA_OK)
 			(void) ma_msg_eom(msg, &v);
 		ma_msg_free(&msg);
 	}
