@@ -93,13 +93,9 @@
 #define MA_KEYSTORE_IMPL
 #include "sign_int.h"
 
-/* fail - format err (may be NULL) and return st */
-static enum ma_status
-	fail(char *err, size_t errlen, enum ma_status st, const char *fmt, ...)
-	    __attribute__((format(printf, 4, 5)));
-
-static enum ma_status
-fail(char *err, size_t errlen, enum ma_status st, const char *fmt, ...)
+/* ma_ks_fail - format err (may be NULL) and return st */
+enum ma_status
+ma_ks_fail(char *err, size_t errlen, enum ma_status st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -138,36 +134,36 @@ ma_ks_read_file(const char *path, size_t max, int key, int safe, char **out,
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return (fail(err, errlen, MA_ERR_IO, "%s: cannot open: %s",
+		return (ma_ks_fail(err, errlen, MA_ERR_IO, "%s: cannot open: %s",
 			     path, strerror(errno)));
 	if (fstat(fd, &st) != 0) {
 		e = errno;
 		(void) close(fd);
-		return (fail(err, errlen, MA_ERR_IO, "%s: cannot stat: %s",
+		return (ma_ks_fail(err, errlen, MA_ERR_IO, "%s: cannot stat: %s",
 			     path, strerror(e)));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		(void) close(fd);
-		return (fail(err, errlen, MA_ERR_SYNTAX,
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX,
 			     "%s: not a regular file", path));
 	}
 	if (key && safe && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		(void) close(fd);
-		return (fail(err, errlen, MA_ERR_SYNTAX,
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX,
 			     "%s: key file is accessible by group or others "
 			     "(mode %04o; RequireSafeKeys)", path,
 			     (unsigned) (st.st_mode & 07777)));
 	}
 	if (st.st_size < 0 || (unsigned long long) st.st_size > max) {
 		(void) close(fd);
-		return (fail(err, errlen, MA_ERR_LIMIT,
+		return (ma_ks_fail(err, errlen, MA_ERR_LIMIT,
 			     "%s: file larger than %zu bytes", path, max));
 	}
 	cap = ((unsigned long long) st.st_size < max ? (size_t) st.st_size
 	       : max) + 1;
 	if ((buf = malloc(cap)) == NULL) {
 		(void) close(fd);
-		return (fail(err, errlen, MA_ERR_NOMEM, "%s: out of memory",
+		return (ma_ks_fail(err, errlen, MA_ERR_NOMEM, "%s: out of memory",
 			     path));
 	}
 	while (got < cap) {
@@ -182,12 +178,12 @@ ma_ks_read_file(const char *path, size_t max, int key, int safe, char **out,
 	(void) close(fd);
 	if (n < 0) {
 		ma_ks_wipe_free(buf, cap);
-		return (fail(err, errlen, MA_ERR_IO, "%s: read error: %s",
+		return (ma_ks_fail(err, errlen, MA_ERR_IO, "%s: read error: %s",
 			     path, strerror(e)));
 	}
 	if (got == cap) {		/* grew since fstat, or over max */
 		ma_ks_wipe_free(buf, cap);
-		return (fail(err, errlen, MA_ERR_LIMIT, "%s: file larger "
+		return (ma_ks_fail(err, errlen, MA_ERR_LIMIT, "%s: file larger "
 			     "than %zu bytes or changing", path, max));
 	}
 	buf[got] = 0;
@@ -262,7 +258,7 @@ ma_ks_load_key(const struct ma_keystore_options *opt, struct ma_sign_key *k,
 		char	tmp[512];
 
 		(void) snprintf(tmp, sizeof(tmp), "%s", err);
-		return (fail(err, errlen, st, "%s: key %s: %s", where,
+		return (ma_ks_fail(err, errlen, st, "%s: key %s: %s", where,
 				   k->name, tmp));
 	}
 	if ((bio = BIO_new_mem_buf(buf, (int) len)) != NULL) {
@@ -271,7 +267,7 @@ ma_ks_load_key(const struct ma_keystore_options *opt, struct ma_sign_key *k,
 	}
 	ma_ks_wipe_free(buf, len + 1);
 	if (pk == NULL)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s: key %s: %s: "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s: key %s: %s: "
 				   "not an unencrypted PEM private key", where,
 				   k->name, k->file));
 	type = EVP_PKEY_get_base_id(pk);
@@ -280,12 +276,12 @@ ma_ks_load_key(const struct ma_keystore_options *opt, struct ma_sign_key *k,
 	if (type == EVP_PKEY_RSA) {
 		k->alg = "rsa-sha256";
 		if (bits < 0 || (unsigned) bits < min)
-			st = fail(err, errlen, MA_ERR_SYNTAX, "%s: key "
+			st = ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s: key "
 					"%s: %s: RSA key too short (%d bits, "
 					"minimum %u)", where, k->name, k->file,
 					bits, min);
 		else if (bits > MA_LIMIT_SIGN_RSA_BITS)
-			st = fail(err, errlen, MA_ERR_LIMIT, "%s: key "
+			st = ma_ks_fail(err, errlen, MA_ERR_LIMIT, "%s: key "
 					"%s: %s: RSA key too long (%d bits, "
 					"maximum %d)", where, k->name, k->file,
 					bits, MA_LIMIT_SIGN_RSA_BITS);
@@ -293,14 +289,14 @@ ma_ks_load_key(const struct ma_keystore_options *opt, struct ma_sign_key *k,
 		k->alg = "ed25519-sha256";
 		k->is_ed25519 = 1;
 	} else {
-		st = fail(err, errlen, MA_ERR_SYNTAX, "%s: key %s: %s: "
+		st = ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s: key %s: %s: "
 				"key type is neither RSA nor Ed25519", where,
 				k->name, k->file);
 	}
 	if (st == MA_OK) {
 		k->bits = (unsigned) bits;
 		if ((k->pub_b64 = public_b64(pk, k->is_ed25519)) == NULL)
-			st = fail(err, errlen, MA_ERR_NOMEM, "%s: key "
+			st = ma_ks_fail(err, errlen, MA_ERR_NOMEM, "%s: key "
 					"%s: encoding failed", where, k->name);
 	}
 	if (st != MA_OK) {
@@ -354,21 +350,21 @@ ma_keystore_load(const struct ma_keystore_options *opt,
 	if (err != NULL && errlen > 0)
 		err[0] = 0;
 	if (opt == NULL)
-		return (fail(err, errlen, MA_ERR_INTERNAL, "no options"));
+		return (ma_ks_fail(err, errlen, MA_ERR_INTERNAL, "no options"));
 	tables = opt->key_table != NULL || opt->signing_table != NULL;
 	single = opt->domain != NULL || opt->key_file != NULL;
 	if (tables && single)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "give either "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "give either "
 				   "KeyTable and SigningTable or Domain/"
 				   "Selector/KeyFile, not both"));
 	if (opt->signing_table != NULL && opt->key_table == NULL)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "SigningTable "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "SigningTable "
 				   "needs a KeyTable"));
 	if ((ks = calloc(1, sizeof(*ks))) == NULL)
-		return (fail(err, errlen, MA_ERR_NOMEM, "out of memory"));
+		return (ma_ks_fail(err, errlen, MA_ERR_NOMEM, "out of memory"));
 	if ((ks->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
 		free(ks);
-		return (fail(err, errlen, MA_ERR_INTERNAL, "OpenSSL has "
+		return (ma_ks_fail(err, errlen, MA_ERR_INTERNAL, "OpenSSL has "
 				   "no SHA-256"));
 	}
 	if ((st = ma_ks_load_tables(opt, ks, err, errlen)) != MA_OK) {

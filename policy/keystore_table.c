@@ -91,23 +91,6 @@
 
 
 
-/* fail - format err (may be NULL) and return st */
-static enum ma_status
-	fail(char *err, size_t errlen, enum ma_status st, const char *fmt, ...)
-	    __attribute__((format(printf, 4, 5)));
-
-static enum ma_status
-fail(char *err, size_t errlen, enum ma_status st, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		(void) vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return (st);
-}
 
 /* dupn - malloc'ed copy of len bytes plus NUL */
 static char *
@@ -269,34 +252,34 @@ key_line(const char *path, size_t lineno, const char *p, size_t len,
 	size_t	nlen, vlen;
 
 	if (split2(p, len, &name, &nlen, &val, &vlen) != 0)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: want "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: want "
 			     "\"keyname domain:selector:keypath\"", path,
 			     lineno));
 	if (nlen > MA_KS_NAME_MAX || !is_printable(name, nlen))
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: bad key "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: bad key "
 			     "name", path, lineno));
 	if ((c1 = memchr(val, ':', vlen)) == NULL
 	    || (c2 = memchr(c1 + 1, ':', vlen - (size_t) (c1 + 1 - val)))
 	    == NULL)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: value is "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: value is "
 			     "not domain:selector:keypath", path, lineno));
 	if (c1 - val == 1 && val[0] == '%')
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: domain "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: domain "
 			     "\"%%\" is not supported; name the domain", path,
 			     lineno));
 	if (!is_dns_name(val, (size_t) (c1 - val), MA_KS_DOMAIN_MAX))
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: bad domain",
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: bad domain",
 			     path, lineno));
 	if (!is_dns_name(c1 + 1, (size_t) (c2 - c1 - 1), MA_KS_NAME_MAX))
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: bad selector",
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: bad selector",
 			     path, lineno));
 	vlen -= (size_t) (c2 + 1 - val);
 	if (vlen == 0)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: key path "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: key path "
 			     "missing", path, lineno));
 	if (c2[1] != '/' && !(vlen > 2 && strncmp(c2 + 1, "./", 2) == 0)
 	    && !(vlen > 3 && strncmp(c2 + 1, "../", 3) == 0))
-		return (fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: key path "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: key path "
 			     "must start with /, ./ or ../ (inline key data "
 			     "is not supported)", path, lineno));
 	k->name = dupn(name, nlen);
@@ -304,7 +287,7 @@ key_line(const char *path, size_t lineno, const char *p, size_t len,
 	k->selector = dupn(c1 + 1, (size_t) (c2 - c1 - 1));
 	k->file = dupn(c2 + 1, vlen);
 	if (!k->name || !k->domain || !k->selector || !k->file)
-		return (fail(err, errlen, MA_ERR_NOMEM, "out of memory"));
+		return (ma_ks_fail(err, errlen, MA_ERR_NOMEM, "out of memory"));
 	lower_n(k->domain, strlen(k->domain));
 	return (MA_OK);
 }
@@ -322,7 +305,7 @@ load_keytable(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 	int	is_re, r;
 
 	if ((path = table_path(opt->key_table, 0, &is_re)) == NULL)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "KeyTable %s: only "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "KeyTable %s: only "
 			     "file: or a path is supported", opt->key_table));
 	st = ma_ks_read_file(path, MA_LIMIT_TABLE_BYTES, 0, 0, &buf, &len, err,
 		       errlen);
@@ -333,7 +316,7 @@ load_keytable(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 		struct ma_sign_key *k;
 
 		if (ks->n_keys == MA_LIMIT_TABLE_ENTRIES) {
-			st = fail(err, errlen, MA_ERR_LIMIT, "%s:%zu: more "
+			st = ma_ks_fail(err, errlen, MA_ERR_LIMIT, "%s:%zu: more "
 				  "than %d keys", path, ls.lineno,
 				  MA_LIMIT_TABLE_ENTRIES);
 			break;
@@ -343,7 +326,7 @@ load_keytable(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 
 			k = realloc(ks->keys, ncap * sizeof(*k));
 			if (k == NULL) {
-				st = fail(err, errlen, MA_ERR_NOMEM,
+				st = ma_ks_fail(err, errlen, MA_ERR_NOMEM,
 					  "out of memory");
 				break;
 			}
@@ -360,7 +343,7 @@ load_keytable(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 			break;
 	}
 	if (r < 0)
-		st = fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: %s", path,
+		st = ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: %s", path,
 			  ls.lineno, why);
 	free(buf);
 	if (st != MA_OK)
@@ -369,7 +352,7 @@ load_keytable(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 		qsort(ks->keys, ks->n_keys, sizeof(*ks->keys), cmp_key_name);
 	for (size_t i = 1; i < ks->n_keys; i++)
 		if (strcmp(ks->keys[i - 1].name, ks->keys[i].name) == 0)
-			return (fail(err, errlen, MA_ERR_SYNTAX, "%s: key name "
+			return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s: key name "
 				     "%s listed twice", path,
 				     ks->keys[i].name));
 	return (MA_OK);
@@ -422,7 +405,7 @@ load_signingtable(const struct ma_keystore_options *opt,
 
 	if ((path = table_path(opt->signing_table, 1, &ks->sign_wild))
 	    == NULL)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "SigningTable %s: "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "SigningTable %s: "
 			     "only file:, refile: or a path is supported",
 			     opt->signing_table));
 	st = ma_ks_read_file(path, MA_LIMIT_TABLE_BYTES, 0, 0, &buf, &len, err,
@@ -435,19 +418,19 @@ load_signingtable(const struct ma_keystore_options *opt,
 
 		if (split2(lp, llen, &pat, &plen, &name, &nlen) != 0
 		    || !is_printable(pat, plen)) {
-			st = fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: want "
+			st = ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: want "
 				  "\"pattern keyname\"", path, ls.lineno);
 			break;
 		}
 		if ((ki = find_key(ks, name, nlen)) < 0) {
-			st = fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: key "
+			st = ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: key "
 				  "name %.*s is not in the KeyTable", path,
 				  ls.lineno, (int) (nlen > 64 ? 64 : nlen),
 				  name);
 			break;
 		}
 		if (ks->n_sign == MA_LIMIT_TABLE_ENTRIES) {
-			st = fail(err, errlen, MA_ERR_LIMIT, "%s:%zu: more "
+			st = ma_ks_fail(err, errlen, MA_ERR_LIMIT, "%s:%zu: more "
 				  "than %d entries", path, ls.lineno,
 				  MA_LIMIT_TABLE_ENTRIES);
 			break;
@@ -457,7 +440,7 @@ load_signingtable(const struct ma_keystore_options *opt,
 
 			e = realloc(ks->sign, ncap * sizeof(*e));
 			if (e == NULL) {
-				st = fail(err, errlen, MA_ERR_NOMEM,
+				st = ma_ks_fail(err, errlen, MA_ERR_NOMEM,
 					  "out of memory");
 				break;
 			}
@@ -465,7 +448,7 @@ load_signingtable(const struct ma_keystore_options *opt,
 		}
 		e = &ks->sign[ks->n_sign];
 		if ((e->pattern = dupn(pat, plen)) == NULL) {
-			st = fail(err, errlen, MA_ERR_NOMEM, "out of memory");
+			st = ma_ks_fail(err, errlen, MA_ERR_NOMEM, "out of memory");
 			break;
 		}
 		ks->n_sign++;
@@ -474,7 +457,7 @@ load_signingtable(const struct ma_keystore_options *opt,
 		e->line = ls.lineno;
 	}
 	if (r < 0)
-		st = fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: %s", path,
+		st = ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "%s:%zu: %s", path,
 			  ls.lineno, why);
 	free(buf);
 	if (st == MA_OK && !ks->sign_wild && ks->n_sign > 1)
@@ -492,18 +475,18 @@ load_single(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 	size_t	n = 0, len, i;
 
 	if (opt->selector == NULL || opt->key_file == NULL || p == NULL)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "Domain, Selector "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "Domain, Selector "
 			     "and KeyFile go together"));
 	if (!is_dns_name(opt->selector, strlen(opt->selector), MA_KS_NAME_MAX))
-		return (fail(err, errlen, MA_ERR_SYNTAX, "Selector %s: bad "
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "Selector %s: bad "
 			     "selector", opt->selector));
 	for (s = p; *s; s++)
 		n += (*s == ',');
 	if (n + 1 > MA_LIMIT_CONFIG_LIST)
-		return (fail(err, errlen, MA_ERR_LIMIT, "Domain: more than %d "
+		return (ma_ks_fail(err, errlen, MA_ERR_LIMIT, "Domain: more than %d "
 			     "domains", MA_LIMIT_CONFIG_LIST));
 	if ((ks->keys = calloc(n + 1, sizeof(*ks->keys))) == NULL)
-		return (fail(err, errlen, MA_ERR_NOMEM, "out of memory"));
+		return (ma_ks_fail(err, errlen, MA_ERR_NOMEM, "out of memory"));
 	while (*p) {
 		struct ma_sign_key *k;
 
@@ -515,7 +498,7 @@ load_single(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 		if (len == 0)
 			break;
 		if (!is_dns_name(p, len, MA_KS_DOMAIN_MAX))
-			return (fail(err, errlen, MA_ERR_SYNTAX, "Domain: bad "
+			return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "Domain: bad "
 				     "domain %.*s", (int) (len > 64 ? 64 : len),
 				     p));
 		for (i = 0; i < ks->n_keys; i++)
@@ -532,7 +515,7 @@ load_single(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 		k->selector = dupn(opt->selector, strlen(opt->selector));
 		k->file = dupn(opt->key_file, strlen(opt->key_file));
 		if (!k->name || !k->domain || !k->selector || !k->file)
-			return (fail(err, errlen, MA_ERR_NOMEM,
+			return (ma_ks_fail(err, errlen, MA_ERR_NOMEM,
 				     "out of memory"));
 		lower_n(k->domain, len);
 		lower_n(k->name, len);
@@ -542,7 +525,7 @@ load_single(const struct ma_keystore_options *opt, struct ma_keystore *ks,
 		p += len;
 	}
 	if (ks->n_keys == 0)
-		return (fail(err, errlen, MA_ERR_SYNTAX, "Domain: empty"));
+		return (ma_ks_fail(err, errlen, MA_ERR_SYNTAX, "Domain: empty"));
 	ks->single = 1;
 	return (MA_OK);
 }

@@ -94,6 +94,11 @@ enum ma_status ma_ks_read_file(const char *path, size_t max, int key,
 			       int require_safe, char **out, size_t *len_out,
 			       char *err, size_t errlen);
 
+/* ma_ks_fail - format err (may be NULL) and return st */
+enum ma_status ma_ks_fail(char *err, size_t errlen, enum ma_status st,
+			  const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
 /* ma_ks_wipe_free - cleanse len bytes at p, then free; takes NULL */
 void	ma_ks_wipe_free(void *p, size_t len);
 
