@@ -25,6 +25,7 @@ struct ma_config {
 	int	log_why;		/* LogWhy: debug lines */
 	char  **nameservers;		/* Nameservers; NULL-terminated or NULL */
 	unsigned dns_timeout_ms;	/* DNSTimeout (seconds in the file) */
+	unsigned dns_cache_entries;	/* DNSCacheSize */
 	char  **zone_files;		/* DNSZoneFile (repeatable); NULL-terminated */
 	int	dns_offline;		/* DNSOffline */
 	char   *trust_anchor_file;	/* TrustAnchorFile */

@@ -79,6 +79,9 @@ static const struct key keys[] = {
 	{"TrustAnchorFile", T_STR, NULL, "DNSSEC trust anchor file", 0},
 	{"DNSQueryBudget", T_UINT, "64", "DNS queries allowed per message",
 	 10000},
+	{"DNSCacheSize", T_UINT, "10000",
+	 "DNS answers kept in the process for their TTL (at most an hour); "
+	 "0: none", 1000000},
 	{"MessageDNSTimeout", T_MSEC, "30",
 	 "seconds of DNS time allowed per message", 3600000},
 	{"RejectFailures", T_BOOL, "yes",
@@ -494,6 +497,8 @@ apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
 		if (u == 0)
 			BAD("must be positive, got");
 		p->dns_max_queries = u;
+	} else if (IS("DNSCacheSize")) {
+		c->dns_cache_entries = u;
 	} else if (IS("MessageDNSTimeout")) {
 		p->message_dns_ms = u;
 	} else if (IS("RejectFailures")) {

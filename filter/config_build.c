@@ -80,6 +80,7 @@ ma_config_build_engine(const struct ma_config *c, struct ma_engine **out,
 	memset(&opt, 0, sizeof(opt));
 	opt.nameservers = (const char *const *) c->nameservers;
 	opt.timeout_ms = c->dns_timeout_ms;
+	opt.cache_entries = c->dns_cache_entries;
 	opt.offline = c->dns_offline;
 	opt.trust_anchor_file = c->trust_anchor_file;
 	if ((st = ma_dns_new(&opt, &dns, err, errlen)) != MA_OK)

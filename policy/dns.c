@@ -99,6 +99,8 @@ struct ma_dns {
 	pthread_t thread;
 	int	has_thread;
 	struct ma_dns_names *names;
+	struct ma_dns_cache *cache;	/* NULL: none */
+	unsigned long long n_queries, n_timeouts, n_servfails; /* atomic */
 };
 
 /* One query in flight: shared by the waiter and the callback. */
@@ -281,6 +283,12 @@ ma_dns_new(const struct ma_dns_options *opt, struct ma_dns **out, char *err,
 	d->timeout_ms = opt->timeout_ms ? opt->timeout_ms :
 	    MA_DNS_TIMEOUT_DEFAULT_MS;
 	d->offline = opt->offline;
+	if (opt->cache_entries > 0 &&
+	    (d->cache = ma_dns_cache_new(opt->cache_entries)) == NULL) {
+		st = set_err(MA_ERR_NOMEM, err, errlen, "out of memory",
+			     NULL);
+		goto fail;
+	}
 	if ((d->names = ma_dns_names_new()) == NULL ||
 	    (d->ctx = ub_ctx_create()) == NULL) {
 		st = set_err(MA_ERR_NOMEM, err, errlen,
@@ -335,6 +343,7 @@ ma_dns_free(struct ma_dns **dp)
 	if (d->wake[1] >= 0)
 		close(d->wake[1]);
 	ma_dns_names_free(&d->names);
+	ma_dns_cache_free(&d->cache);
 	free(d);
 	*dp = NULL;
 }
@@ -488,36 +497,15 @@ rcode_why(int rcode)
 	return ("error rcode");
 }
 
-/* convert - libunbound result to our answer */
+/* fill_rrs - decode n rdata into ans (ANSWER), or NODATA for none */
 static enum ma_status
-convert(struct ma_arena *arena, int err, struct ub_result *res,
-	struct ma_dns_answer *ans, struct ma_dns_budget *b)
+fill_rrs(struct ma_arena *arena, size_t n, char *const *data, const int *len,
+	 struct ma_dns_answer *ans, struct ma_dns_budget *b)
 {
-	size_t	n, i, rdlen, txt_bytes = 0;
+	size_t	i, rdlen, txt_bytes = 0;
 	const char *why;
 	enum ma_status st;
 
-	if (err != 0 || res == NULL) {
-		fail_answer(ans, b, MA_DNS_SERVFAIL,
-			    err ? ub_strerror(err) : "no result");
-		return (MA_OK);
-	}
-	ans->is_secure = res->secure;
-	if (res->bogus) {
-		fail_answer(ans, b, MA_DNS_SERVFAIL, "DNSSEC bogus");
-		return (MA_OK);
-	}
-	if (res->rcode == RCODE_NXDOMAIN || res->nxdomain) {
-		fail_answer(ans, b, MA_DNS_NXDOMAIN, "no such name");
-		return (MA_OK);
-	}
-	if (res->rcode != 0) {
-		fail_answer(ans, b, MA_DNS_SERVFAIL, rcode_why(res->rcode));
-		return (MA_OK);
-	}
-	for (n = 0; res->havedata && res->data != NULL &&
-	     n < MA_LIMIT_DNS_RRS && res->data[n] != NULL; n++)
-		;
 	if (n == 0) {
 		fail_answer(ans, b, MA_DNS_NODATA, "no data of that type");
 		return (MA_OK);
@@ -525,9 +513,9 @@ convert(struct ma_arena *arena, int err, struct ub_result *res,
 	if ((ans->rr = ma_arena_calloc(arena, n, sizeof(*ans->rr))) == NULL)
 		return (MA_ERR_NOMEM);
 	for (i = 0; i < n; i++) {
-		rdlen = res->len[i] < 0 ? 0 : (size_t) res->len[i];
+		rdlen = len[i] < 0 ? 0 : (size_t) len[i];
 		st = ma_dns_rdata_decode(arena, ans->type,
-					 (const unsigned char *) res->data[i],
+					 (const unsigned char *) data[i],
 					 rdlen, &ans->rr[i], &why);
 		if (st == MA_ERR_NOMEM)
 			return (st);
@@ -546,6 +534,85 @@ convert(struct ma_arena *arena, int err, struct ub_result *res,
 	ans->n_rr = n;
 	ans->rcode = MA_DNS_ANSWER;
 	return (MA_OK);
+}
+
+/* count_rrs - RRs of a libunbound result, at most MA_LIMIT_DNS_RRS */
+static size_t
+count_rrs(const struct ub_result *res)
+{
+	size_t	n;
+
+	for (n = 0; res->havedata && res->data != NULL &&
+	     n < MA_LIMIT_DNS_RRS && res->data[n] != NULL; n++)
+		;
+	return (n);
+}
+
+/* convert - libunbound result to our answer */
+static enum ma_status
+convert(struct ma_arena *arena, int err, struct ub_result *res,
+	struct ma_dns_answer *ans, struct ma_dns_budget *b)
+{
+	if (err != 0 || res == NULL) {
+		fail_answer(ans, b, MA_DNS_SERVFAIL,
+			    err ? ub_strerror(err) : "no result");
+		return (MA_OK);
+	}
+	ans->is_secure = res->secure;
+	if (res->bogus) {
+		fail_answer(ans, b, MA_DNS_SERVFAIL, "DNSSEC bogus");
+		return (MA_OK);
+	}
+	if (res->rcode == RCODE_NXDOMAIN || res->nxdomain) {
+		fail_answer(ans, b, MA_DNS_NXDOMAIN, "no such name");
+		return (MA_OK);
+	}
+	if (res->rcode != 0) {
+		fail_answer(ans, b, MA_DNS_SERVFAIL, rcode_why(res->rcode));
+		return (MA_OK);
+	}
+	return (fill_rrs(arena, count_rrs(res), res->data, res->len, ans, b));
+}
+
+/* remember - keep a definite libunbound answer in the cache */
+static void
+remember(struct ma_dns *d, const char *name, int type, int err,
+	 const struct ub_result *res)
+{
+	enum ma_dns_rcode rc;
+	size_t	n = 0;
+
+	if (d->cache == NULL || err != 0 || res == NULL || res->bogus ||
+	    res->ttl <= 0)
+		return;
+	if (res->rcode == RCODE_NXDOMAIN || res->nxdomain)
+		rc = MA_DNS_NXDOMAIN;
+	else if (res->rcode != 0)
+		return;
+	else
+		rc = (n = count_rrs(res)) > 0 ? MA_DNS_ANSWER : MA_DNS_NODATA;
+	ma_dns_cache_put(d->cache, name, type, rc, res->secure, n, res->data,
+			 res->len, (unsigned) res->ttl, ma_dns_now_ms());
+}
+
+/* from_cache - answer from the cache: MA_OK, MA_ERR_NOTFOUND, NOMEM */
+static enum ma_status
+from_cache(struct ma_dns *d, struct ma_arena *arena, const char *name,
+	   int type, struct ma_dns_answer *ans, struct ma_dns_budget *b)
+{
+	struct ma_dns_cached hit;
+	enum ma_status st;
+
+	st = ma_dns_cache_get(d->cache, arena, name, type, ma_dns_now_ms(),
+			      &hit);
+	if (st != MA_OK)
+		return (st);
+	ans->is_secure = hit.secure;
+	if (hit.rcode == MA_DNS_NXDOMAIN) {
+		fail_answer(ans, b, MA_DNS_NXDOMAIN, "no such name");
+		return (MA_OK);
+	}
+	return (fill_rrs(arena, hit.n, hit.data, hit.len, ans, b));
 }
 
 /*
@@ -630,17 +697,45 @@ wait_answer(struct ma_dns *d, struct ma_arena *arena, const char *name,
 		ub_resolve_free(res);
 		return (MA_OK);
 	}
+	remember(d, name, type, err, res);
 	st = convert(arena, err, res, ans, b);
 	if (res != NULL)
 		ub_resolve_free(res);
 	return (st);
 }
 
-/* ma_dns_query - resolve name/type, charging budget */
-enum ma_status
-ma_dns_query(struct ma_dns *d, struct ma_dns_budget *budget,
-	     struct ma_arena *arena, const char *name, int type,
-	     struct ma_dns_answer **out)
+/* ma_dns_stats - read the counters */
+void
+ma_dns_stats(struct ma_dns *d, struct ma_dns_stats *out)
+{
+	unsigned long long misses;
+
+	memset(out, 0, sizeof(*out));
+	if (d == NULL)
+		return;
+	out->queries = __atomic_load_n(&d->n_queries, __ATOMIC_RELAXED);
+	out->timeouts = __atomic_load_n(&d->n_timeouts, __ATOMIC_RELAXED);
+	out->servfails = __atomic_load_n(&d->n_servfails, __ATOMIC_RELAXED);
+	ma_dns_cache_stats(d->cache, &out->cache_hits, &misses,
+			   &out->cache_entries);
+}
+
+/* count - note the outcome of one query in the counters */
+static enum ma_status
+count(struct ma_dns *d, const struct ma_dns_answer *ans, enum ma_status st)
+{
+	if (ans->rcode == MA_DNS_TIMEOUT)
+		__atomic_add_fetch(&d->n_timeouts, 1, __ATOMIC_RELAXED);
+	else if (ans->rcode == MA_DNS_SERVFAIL)
+		__atomic_add_fetch(&d->n_servfails, 1, __ATOMIC_RELAXED);
+	return (st);
+}
+
+/* resolve - ma_dns_query() without the counters */
+static enum ma_status
+resolve(struct ma_dns *d, struct ma_dns_budget *budget,
+	struct ma_arena *arena, const char *name, int type,
+	struct ma_dns_answer **out)
 {
 	struct ma_dns_answer *ans;
 	char	chase[2][MA_DNS_NAME_MAX + 1];
@@ -691,6 +786,9 @@ ma_dns_query(struct ma_dns *d, struct ma_dns_budget *budget,
 				    "failure name");
 			return (MA_OK);
 		}
+		st = from_cache(d, arena, name, type, ans, budget);
+		if (st != MA_ERR_NOTFOUND)
+			return (st);
 		st = wait_answer(d, arena, name, type, deadline, ans, budget,
 				 chase[hop % 2]);
 		if (st != MA_OK || chase[hop % 2][0] == '\0')
@@ -703,4 +801,19 @@ ma_dns_query(struct ma_dns *d, struct ma_dns_budget *budget,
 		name = chase[hop % 2];
 		len = strlen(name);
 	}
+}
+
+/* ma_dns_query - resolve name/type, charging budget */
+enum ma_status
+ma_dns_query(struct ma_dns *d, struct ma_dns_budget *budget,
+	     struct ma_arena *arena, const char *name, int type,
+	     struct ma_dns_answer **out)
+{
+	enum ma_status st;
+
+	st = resolve(d, budget, arena, name, type, out);
+	if (d == NULL || out == NULL || *out == NULL)
+		return (st);
+	__atomic_add_fetch(&d->n_queries, 1, __ATOMIC_RELAXED);
+	return (count(d, *out, st));
 }

@@ -79,4 +79,37 @@ enum ma_status ma_dns_rdata_decode(struct ma_arena *arena, int type,
 				   const unsigned char *p, size_t len,
 				   struct ma_dns_rr *rr, const char **why);
 
+/*
+ * The process-wide answer cache (dns_cache.c). A hit is copied into the
+ * caller's arena as raw rdata, decoded again by dns.c.
+ */
+struct ma_dns_cache;
+
+struct ma_dns_cached {
+	enum ma_dns_rcode rcode;	/* ANSWER, NODATA or NXDOMAIN */
+	int	secure;
+	size_t	n;
+	char  **data;			/* n rdata, in the arena */
+	int    *len;
+};
+
+/* ma_dns_cache_new - a cache of at most max_entries; NULL for 0 or ENOMEM */
+struct ma_dns_cache *ma_dns_cache_new(size_t max_entries);
+void	ma_dns_cache_free(struct ma_dns_cache **cp);
+
+/* ma_dns_cache_put - keep a definite answer for ttl seconds from now */
+void	ma_dns_cache_put(struct ma_dns_cache *c, const char *name, int type,
+			 enum ma_dns_rcode rcode, int secure, size_t n,
+			 char *const *data, const int *len, unsigned ttl,
+			 long long now);
+
+/* ma_dns_cache_get - MA_OK with *out filled, MA_ERR_NOTFOUND, MA_ERR_NOMEM */
+enum ma_status ma_dns_cache_get(struct ma_dns_cache *c, struct ma_arena *arena,
+				const char *name, int type, long long now,
+				struct ma_dns_cached *out);
+
+/* ma_dns_cache_stats - counters since creation */
+void	ma_dns_cache_stats(struct ma_dns_cache *c, unsigned long long *hits,
+			   unsigned long long *misses, size_t *entries);
+
 #endif

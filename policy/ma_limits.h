@@ -47,6 +47,9 @@
 #define MA_LIMIT_DNS_TXT_BYTES		(16 * 1024) /* one TXT RRset */
 #define MA_LIMIT_DNS_RRS		64	/* RRs taken from one answer */
 #define MA_LIMIT_DNS_CNAME_HOPS	8	/* ours: CNAMEs chased out of local data */
+#define MA_DNS_CACHE_TTL_MAX		3600	/* seconds an answer is kept at most */
+#define MA_DNS_CACHE_ENTRY_BYTES	MA_LIMIT_DNS_TXT_BYTES /* rdata kept per entry */
+#define MA_LIMIT_DNS_PREFETCH		256	/* prefetches in flight at once */
 #define MA_LIMIT_ZONE_LINE		8192	/* local zone file line */
 
 /* Signing: KeyTable, SigningTable, key files (ours; checked at load). */

@@ -59,6 +59,8 @@ struct ma_dns_options {
 	unsigned timeout_ms;		/* per query; 0: MA_DNS_TIMEOUT_DEFAULT_MS */
 	int	offline;		/* serve local data only */
 	const char *trust_anchor_file;	/* DNSSEC; NULL: none */
+	size_t	cache_entries;		/* answers kept in the process
+					 * (dns_cache.c); 0: none */
 };
 
 /* Per-message accounting; plain data, owned by the message. */
@@ -105,6 +107,18 @@ enum ma_status ma_dns_add_failure(struct ma_dns *d, const char *name);
 enum ma_status ma_dns_query(struct ma_dns *d, struct ma_dns_budget *budget,
 			    struct ma_arena *arena, const char *name, int type,
 			    struct ma_dns_answer **out);
+
+/* Counters since ma_dns_new() (for logs and metrics). */
+struct ma_dns_stats {
+	unsigned long long queries;	/* ma_dns_query() calls that asked */
+	unsigned long long cache_hits;	/* ... answered from our cache */
+	unsigned long long timeouts;	/* ... that ended in MA_DNS_TIMEOUT */
+	unsigned long long servfails;	/* ... that ended in MA_DNS_SERVFAIL */
+	size_t	cache_entries;		/* answers held now */
+};
+
+/* ma_dns_stats - read the counters; thread-safe */
+void	ma_dns_stats(struct ma_dns *d, struct ma_dns_stats *out);
 
 /* ma_dns_rcode_str - "answer", "nodata", "nxdomain", ... */
 const char *ma_dns_rcode_str(enum ma_dns_rcode rc);
