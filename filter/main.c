@@ -17,12 +17,13 @@
  *
  *	Start order: configuration, log sink, (detach), ma_spf_init() before
  *	any thread, engine, milter socket (a stale unix socket is removed,
- *	mode 0660), PidFile, UserID (only when started as root), smfi_main().
+ *	mode 0660), PidFile, UserID (only when started as root), then the
+ *	milter server (mproto.c, our own protocol code, not libmilter).
  *	SIGTERM and SIGINT stop gracefully; SIGHUP (and SIGUSR1, as OpenDKIM
  *	uses) reload the configuration and keys into a new engine snapshot:
  *	messages in flight finish with the old one, a broken configuration
- *	is logged and the old one stays. smfi_main() runs in its own thread
- *	so that libmilter's signal thread never takes SIGHUP (see serve()).
+ *	is logged and the old one stays. The server runs in its own thread;
+ *	the main thread takes the signals (see serve()).
  *	SIGPIPE is ignored.
  * MEMORY
  *	The configuration lives until exit (reload swaps it); the engine is
@@ -54,7 +55,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libmilter/mfapi.h>
 
 #include <mailauth/engine.h>
 #include <mailauth/report.h>
@@ -63,7 +63,7 @@
 
 #include "cfg.h"
 #include "milter.h"
-#include "tcp_tune.h"
+#include "mproto.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_CONFIG	2
@@ -462,21 +462,17 @@ reload(void)
 }
 
 /*
- * Signals. libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and
- * SIGINT and treats SIGHUP as "stop", which would make a reload signal
- * kill the filter (OpenDKIM's behaviour). So smfi_main() runs in its own
- * thread and the main thread waits for the signals itself: on Linux a
- * process-directed signal that several threads wait for goes to the main
- * thread first (kernel/signal.c, complete_signal()), so libmilter's
- * thread never sees them while the main thread waits. The main thread
- * only waits and hands work on: reloads run in the reload thread, so
- * the main thread is back in sigtimedwait() at once.
+ * Signals. The milter server (mproto.c) runs in its own thread and the
+ * main thread waits for the signals: SIGHUP/SIGUSR1 hand a reload to the
+ * reload thread, so the main thread is back in sigtimedwait() at once;
+ * SIGTERM/SIGINT stop the server (messages in flight finish).
  */
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reload_cond = PTHREAD_COND_INITIALIZER;
 static int reload_wanted;
 static volatile int milter_done;
-static int milter_rc = MI_FAILURE;
+static int milter_rc = -1;
+static struct ma_mserver *server;
 
 /* reload_thread - run reloads asked for by the main thread */
 static void *
@@ -494,12 +490,12 @@ reload_thread(void *arg)
 	return (NULL);
 }
 
-/* milter_thread - libmilter's accept loop */
+/* milter_thread - the milter server */
 static void *
 milter_thread(void *arg)
 {
 	(void) arg;
-	milter_rc = smfi_main();
+	milter_rc = ma_mserver_run(server, ma_milter_handler());
 	milter_done = 1;
 	return (NULL);
 }
@@ -518,7 +514,7 @@ signal_set(sigset_t *set)
 /*
  * serve - block the signals (every thread inherits the mask), start the
  * reload and milter threads, then wait: SIGHUP/SIGUSR1 reload, SIGTERM/
- * SIGINT stop gracefully (smfi_stop: callbacks in progress finish).
+ * SIGINT stop gracefully (messages in progress finish).
  */
 static int
 serve(void)
@@ -545,7 +541,7 @@ serve(void)
 			pthread_mutex_unlock(&reload_lock);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			ma_log(MA_LOG_INFO, "signal %d: stopping", sig);
-			(void) smfi_stop();
+			ma_mserver_stop(server);
 		}
 	}
 	(void) pthread_join(mt, NULL);
@@ -608,15 +604,9 @@ main(int argc, char **argv)
 	ma_engine_unref(&engine);
 
 	sock_path = unix_path(cfg->socket);
-	if (smfi_setconn(cfg->socket) != MI_SUCCESS)
-		fatal(EXIT_CONFIG, "Socket %s: not a milter socket",
-		      cfg->socket);
-	if (smfi_register(*ma_milter_desc()) != MI_SUCCESS)
-		fatal(EXIT_RUNTIME, "smfi_register failed");
 	(void) umask(007);
-	if (smfi_opensocket(1) != MI_SUCCESS)
-		fatal(EXIT_RUNTIME, "cannot open milter socket %s",
-		      cfg->socket);
+	if (ma_mserver_open(cfg->socket, &server, err, sizeof(err)) != MA_OK)
+		fatal(EXIT_RUNTIME, "cannot open milter socket: %s", err);
 	if (sock_path != NULL && chmod(sock_path, 0660) < 0)
 		fatal(EXIT_RUNTIME, "chmod %s: %s", sock_path, strerror(errno));
 	write_pidfile(cfg->pid_file);
@@ -633,18 +623,21 @@ main(int argc, char **argv)
 
 	ma_log(MA_LOG_INFO, "starting mailauthd %s on %s", PACKAGE_VERSION,
 	       cfg->socket);
-	if (sock_path == NULL && !ma_tcp_tune_active())
-		ma_log(MA_LOG_WARN, "built without TCP tuning: an MTA that "
-		       "sets no TCP_NODELAY (Postfix) may wait up to 40 ms per "
-		       "step on %s; prefer a unix: socket", cfg->socket);
 	detach_done();
 	rc = serve();
 	ma_log(MA_LOG_INFO, "stopping mailauthd %s", PACKAGE_VERSION);
+	ma_mserver_close(&server);
+	if (rc != 0) {
+		/* connections still busy: leave them their engine and store */
+		if (cfg->pid_file != NULL)
+			(void) unlink(cfg->pid_file);
+		return (EXIT_RUNTIME);
+	}
 	ma_milter_set_engine(NULL, MA_ACTION_TEMPFAIL);
 	ma_milter_set_report_store(NULL);
 	ma_report_store_close(&history);
 	if (cfg->pid_file != NULL)
 		(void) unlink(cfg->pid_file);
 	ma_config_free(&cfg);
-	return (rc == MI_SUCCESS ? 0 : EXIT_RUNTIME);
+	return (0);
 }

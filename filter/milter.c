@@ -5,6 +5,7 @@
  *	translate the milter protocol into engine calls, apply the verdict
  * SYNOPSIS
  *	#include "milter.h"
+#include "mproto.h"
  *
  *	ma_milter_set_engine(engine, on_error);
  *	smfi_register(*ma_milter_desc());
@@ -21,7 +22,7 @@
  *	    envfrom	({auth_authen}) ma_msg_new, ma_msg_set_queue_id (i)
  *	    envrcpt	ma_msg_rcpt
  *	    header	ma_msg_header (value exactly as after the colon)
- *	    eoh, body	ma_msg_eoh, ma_msg_body (SMFIS_SKIP once the
+ *	    eoh, body	ma_msg_eoh, ma_msg_body (MA_MR_SKIP once the
  *			engine wants no more body, where the MTA allows it)
  *	    eom		ma_msg_eom, then apply the verdict, ma_msg_free
  *	    abort	ma_msg_free
@@ -63,14 +64,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <libmilter/mfapi.h>
-#include <libmilter/mfdef.h>
 
 #include <mailauth/engine.h>
 #include <mailauth/report.h>
 #include <mailauth/log.h>
 
 #include "milter.h"
+#include "mproto.h"
 
 #define QID_MAX	64
 
@@ -80,7 +80,6 @@ struct milter_conn {
 	struct ma_session *session;
 	struct ma_msg *msg;		/* current transaction or NULL */
 	enum ma_status msg_status;	/* first failed engine call, or MA_OK */
-	unsigned long pflags;		/* negotiated protocol flags */
 	char	qid[QID_MAX];
 };
 
@@ -115,9 +114,9 @@ ma_milter_set_engine(struct ma_engine *e, enum ma_action on_error)
 
 /* conn_get - the connection context, made on first use */
 static struct milter_conn *
-conn_get(SMFICTX *ctx)
+conn_get(struct ma_mconn *ctx)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 
 	if (c != NULL)
 		return (c);
@@ -129,12 +128,7 @@ conn_get(SMFICTX *ctx)
 		ma_engine_ref(c->engine);
 	c->on_error = cur_on_error;
 	pthread_mutex_unlock(&cur_lock);
-	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
-		if (c->engine != NULL)
-			ma_engine_unref(&c->engine);
-		free(c);
-		return (NULL);
-	}
+	ma_mconn_set_priv(ctx, c);
 	return (c);
 }
 
@@ -149,9 +143,9 @@ conn_msg_end(struct milter_conn *c)
 
 /* conn_qid - remember the queue id macro "i" when the MTA sends it */
 static void
-conn_qid(SMFICTX *ctx, struct milter_conn *c)
+conn_qid(struct ma_mconn *ctx, struct milter_conn *c)
 {
-	const char *qid = smfi_getsymval(ctx, "i");
+	const char *qid = ma_mconn_macro(ctx, "i");
 
 	if (qid == NULL || *qid == '\0')
 		return;
@@ -164,44 +158,36 @@ conn_qid(SMFICTX *ctx, struct milter_conn *c)
 		ma_msg_set_queue_id(c->msg, c->qid);
 }
 
-/* noreply - SMFIS_NOREPLY when the step was negotiated as no-reply */
-static sfsistat
-noreply(const struct milter_conn *c, unsigned long flag)
-{
-	return ((c != NULL && (c->pflags & flag) != 0) ?
-		SMFIS_NOREPLY : SMFIS_CONTINUE);
-}
-
 /*
  * on_error - the configured action for an engine that cannot decide.
  * Only end of message may quarantine; earlier, quarantine is remembered
  * (msg_status) and applied at end of message.
  */
-static sfsistat
-on_error(SMFICTX *ctx, const struct milter_conn *c, int at_eom)
+static enum ma_mreply
+on_error(struct ma_mconn *ctx, const struct milter_conn *c, int at_eom)
 {
 	enum ma_action a = (c != NULL) ? c->on_error : MA_ACTION_TEMPFAIL;
 
 	switch (a) {
 	case MA_ACTION_ACCEPT:
-		return (SMFIS_ACCEPT);
+		return (MA_MR_ACCEPT);
 	case MA_ACTION_QUARANTINE:
 		if (!at_eom)
-			return (SMFIS_CONTINUE);
-		if (smfi_quarantine(ctx, "mailauthd: authentication not "
-				    "evaluated") != MI_SUCCESS)
+			return (MA_MR_CONTINUE);
+		if (ma_mconn_quarantine(ctx, "mailauthd: authentication not "
+					"evaluated") != 0)
 			break;
-		return (SMFIS_ACCEPT);
+		return (MA_MR_ACCEPT);
 	case MA_ACTION_REJECT:
-		(void) smfi_setreply(ctx, "550", "5.7.1",
-				     "message could not be authenticated");
-		return (SMFIS_REJECT);
+		(void) ma_mconn_setreply(ctx, "550", "5.7.1",
+					 "message could not be authenticated");
+		return (MA_MR_REJECT);
 	case MA_ACTION_TEMPFAIL:
 		break;
 	}
-	(void) smfi_setreply(ctx, "451", "4.3.0", "temporary authentication "
-			     "failure, try again later");
-	return (SMFIS_TEMPFAIL);
+	(void) ma_mconn_setreply(ctx, "451", "4.3.0", "temporary "
+				 "authentication failure, try again later");
+	return (MA_MR_TEMPFAIL);
 }
 
 /* is_fatal - a status after which feeding the message is pointless */
@@ -229,85 +215,79 @@ feed_failed(struct milter_conn *c, const char *step, enum ma_status st)
 }
 
 /* xxfi_negotiate - ask for the steps and actions we use */
-static sfsistat
-xxfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-	       unsigned long f2, unsigned long f3, unsigned long *pf0,
-	       unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+static enum ma_mreply
+xxfi_negotiate(struct ma_mconn *ctx, unsigned long f0, unsigned long f1,
+	       unsigned long *pf0, unsigned long *pf1)
 {
 	struct milter_conn *c;
 	unsigned long want_act = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
 	    SMFIF_QUARANTINE;
 	unsigned long want_proto = SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN |
 	    SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT |
-	    SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_UNKN | SMFIP_NR_DATA;
+	    SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_UNKN | SMFIP_NR_DATA |
+	    SMFIP_NR_EOH | SMFIP_NR_MAIL;
 
 	if ((c = conn_get(ctx)) == NULL)
-		return (SMFIS_REJECT);	/* libmilter: refuse the connection */
+		return (MA_MR_REJECT);	/* refuse the connection */
 	if ((f0 & want_act) != want_act) {
 		ma_log(MA_LOG_WARN, "MTA offers actions 0x%lx, need 0x%lx",
 		       f0, want_act);
-		return (SMFIS_REJECT);
+		return (MA_MR_REJECT);
 	}
 	/* SMFIS_SKIP is a reply: with it, body chunks need one */
 	if ((f1 & SMFIP_SKIP) != 0)
 		want_proto = (want_proto & ~SMFIP_NR_BODY) | SMFIP_SKIP;
-	c->pflags = f1 & want_proto;
 	*pf0 = want_act;
-	*pf1 = c->pflags;
-	*pf2 = 0;
-	*pf3 = 0;
+	*pf1 = f1 & want_proto;
 	ma_log(MA_LOG_DEBUG, "negotiate: MTA offers actions 0x%lx protocol "
-	       "0x%lx; using 0x%lx 0x%lx", f0, f1, want_act, c->pflags);
-	(void) f2;
-	(void) f3;
-	return (SMFIS_CONTINUE);
+	       "0x%lx; using 0x%lx 0x%lx", f0, f1, want_act, *pf1);
+	return (MA_MR_CONTINUE);
 }
 
 /* xxfi_connect - make the session */
-static sfsistat
-xxfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+static enum ma_mreply
+xxfi_connect(struct ma_mconn *ctx, const char *hostname,
+	     const struct sockaddr *sa)
 {
 	struct milter_conn *c = conn_get(ctx);
-	const struct sockaddr *sa;
 	const char *daemon;
 
 	if (c == NULL)
-		return (SMFIS_TEMPFAIL);
+		return (MA_MR_TEMPFAIL);
 	if (c->session != NULL) {	/* MTA reuses the connection */
 		conn_msg_end(c);
 		ma_session_free(&c->session);
 	}
 	if (c->engine == NULL) {
 		ma_log(MA_LOG_ERROR, "connect: no engine loaded");
-		return (noreply(c, SMFIP_NR_CONN));	/* on_error at MAIL */
+		return (MA_MR_CONTINUE);	/* on_error at MAIL */
 	}
-	sa = (const struct sockaddr *) hostaddr;
 	c->session = ma_session_new(c->engine, sa, hostname);
 	if (c->session == NULL) {
 		ma_log(MA_LOG_ERROR, "connect: cannot make a session");
-		return (noreply(c, SMFIP_NR_CONN));
+		return (MA_MR_CONTINUE);
 	}
-	if ((daemon = smfi_getsymval(ctx, "{daemon_name}")) != NULL)
+	if ((daemon = ma_mconn_macro(ctx, "{daemon_name}")) != NULL)
 		ma_session_set_daemon(c->session, daemon);
-	return (noreply(c, SMFIP_NR_CONN));
+	return (MA_MR_CONTINUE);
 }
 
 /* xxfi_helo - the HELO/EHLO name */
-static sfsistat
-xxfi_helo(SMFICTX *ctx, char *helo)
+static enum ma_mreply
+xxfi_helo(struct ma_mconn *ctx, const char *helo)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 
 	if (c != NULL && c->session != NULL && helo != NULL)
 		ma_session_set_helo(c->session, helo);
-	return (noreply(c, SMFIP_NR_HELO));
+	return (MA_MR_CONTINUE);
 }
 
 /* xxfi_envfrom - start a transaction */
-static sfsistat
-xxfi_envfrom(SMFICTX *ctx, char **argv)
+static enum ma_mreply
+xxfi_envfrom(struct ma_mconn *ctx, char **argv)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 	const char *auth;
 	const char *from = (argv != NULL && argv[0] != NULL) ? argv[0] : "";
 
@@ -318,7 +298,7 @@ xxfi_envfrom(SMFICTX *ctx, char **argv)
 		c->msg_status = MA_ERR_INTERNAL;
 		return (on_error(ctx, c, 0));
 	}
-	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL && *auth)
+	if ((auth = ma_mconn_macro(ctx, "{auth_authen}")) != NULL && *auth)
 		ma_session_set_auth(c->session, auth);
 	if ((c->msg = ma_msg_new(c->session, from, strlen(from))) == NULL) {
 		ma_log(MA_LOG_ERROR, "MAIL FROM: cannot make a message");
@@ -326,69 +306,69 @@ xxfi_envfrom(SMFICTX *ctx, char **argv)
 		return (on_error(ctx, c, 0));
 	}
 	conn_qid(ctx, c);
-	return (SMFIS_CONTINUE);
+	return (MA_MR_CONTINUE);
 }
 
 /* xxfi_envrcpt - one recipient */
-static sfsistat
-xxfi_envrcpt(SMFICTX *ctx, char **argv)
+static enum ma_mreply
+xxfi_envrcpt(struct ma_mconn *ctx, char **argv)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 	enum ma_status st;
 
 	if (c == NULL || c->msg == NULL || argv == NULL || argv[0] == NULL)
-		return (noreply(c, SMFIP_NR_RCPT));
+		return (MA_MR_CONTINUE);
 	conn_qid(ctx, c);
 	if ((st = ma_msg_rcpt(c->msg, argv[0], strlen(argv[0]))) != MA_OK)
 		feed_failed(c, "RCPT TO", st);
-	return (noreply(c, SMFIP_NR_RCPT));
+	return (MA_MR_CONTINUE);
 }
 
 /* xxfi_header - one header field, value exactly as after the colon */
-static sfsistat
-xxfi_header(SMFICTX *ctx, char *name, char *value)
+static enum ma_mreply
+xxfi_header(struct ma_mconn *ctx, const char *name, const char *value)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 	enum ma_status st;
 
 	if (c == NULL || c->msg == NULL || name == NULL || value == NULL)
-		return (noreply(c, SMFIP_NR_HDR));
+		return (MA_MR_CONTINUE);
 	st = ma_msg_header(c->msg, name, strlen(name), value, strlen(value));
 	if (st != MA_OK)
 		feed_failed(c, "header", st);
-	return (noreply(c, SMFIP_NR_HDR));
+	return (MA_MR_CONTINUE);
 }
 
 /* xxfi_eoh - end of the header */
-static sfsistat
-xxfi_eoh(SMFICTX *ctx)
+static enum ma_mreply
+xxfi_eoh(struct ma_mconn *ctx)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 	enum ma_status st;
 
 	if (c == NULL || c->msg == NULL)
-		return (SMFIS_CONTINUE);
+		return (MA_MR_CONTINUE);
 	conn_qid(ctx, c);
 	if ((st = ma_msg_eoh(c->msg)) != MA_OK)
 		feed_failed(c, "end of header", st);
-	return (SMFIS_CONTINUE);
+	return (MA_MR_CONTINUE);
 }
 
 /* xxfi_body - one body chunk */
-static sfsistat
-xxfi_body(SMFICTX *ctx, unsigned char *p, size_t len)
+static enum ma_mreply
+xxfi_body(struct ma_mconn *ctx, const unsigned char *p, size_t len)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 	enum ma_status st;
 
 	if (c == NULL || c->msg == NULL || is_fatal(c->msg_status))
-		return (noreply(c, SMFIP_NR_BODY));
+		return (MA_MR_CONTINUE);
 	if (!ma_msg_wants_body(c->msg))
-		return ((c->pflags & SMFIP_SKIP) ? SMFIS_SKIP :
-			noreply(c, SMFIP_NR_BODY));
+		return ((ma_mconn_pflags(ctx) & SMFIP_SKIP) ? MA_MR_SKIP :
+			MA_MR_CONTINUE);
 	if ((st = ma_msg_body(c->msg, p, len)) != MA_OK)
 		feed_failed(c, "body", st);
-	return (noreply(c, SMFIP_NR_BODY));
+	return (MA_MR_CONTINUE);
 }
 
 /*
@@ -398,11 +378,11 @@ xxfi_body(SMFICTX *ctx, unsigned char *p, size_t len)
  * Returns a malloc'ed copy or NULL.
  */
 static char *
-header_value(const struct milter_conn *c, const char *v)
+header_value(unsigned long pflags, const char *v)
 {
 	size_t	len = strlen(v), i, o = 0;
 	char   *out;
-	int	leadspc = (c->pflags & SMFIP_HDR_LEADSPC) != 0;
+	int	leadspc = (pflags & SMFIP_HDR_LEADSPC) != 0;
 
 	if (!leadspc && (*v == ' '))
 		v++, len--;
@@ -421,7 +401,7 @@ header_value(const struct milter_conn *c, const char *v)
 
 /* apply_headers - delete forged A-R instances, insert ours at the top */
 static void
-apply_headers(SMFICTX *ctx, const struct milter_conn *c,
+apply_headers(struct ma_mconn *ctx, const struct milter_conn *c,
 	      const struct ma_verdict *v)
 {
 	const char *qid = c->qid[0] ? c->qid : "NOQUEUE";
@@ -429,20 +409,20 @@ apply_headers(SMFICTX *ctx, const struct milter_conn *c,
 	char   *val;
 
 	for (i = 0; i < v->n_del && v->del_name != NULL; i++) {
-		if (smfi_chgheader(ctx, (char *) v->del_name,
-				   (int) v->del_index[i], NULL) != MI_SUCCESS)
+		if (ma_mconn_chgheader(ctx, v->del_name,
+				       (int) v->del_index[i], NULL) != 0)
 			ma_log(MA_LOG_WARN, "%s: cannot delete %s #%u", qid,
 			       v->del_name, v->del_index[i]);
 	}
 	/* Inserting at 0 from last to first leaves them in the given order. */
 	for (i = v->n_add; i-- > 0;) {
-		if ((val = header_value(c, v->add[i].value)) == NULL) {
+		val = header_value(ma_mconn_pflags(ctx), v->add[i].value);
+		if (val == NULL) {
 			ma_log(MA_LOG_WARN, "%s: out of memory adding %s", qid,
 			       v->add[i].name);
 			continue;
 		}
-		if (smfi_insheader(ctx, 0, (char *) v->add[i].name, val)
-		    != MI_SUCCESS)
+		if (ma_mconn_insheader(ctx, 0, v->add[i].name, val) != 0)
 			ma_log(MA_LOG_WARN, "%s: cannot add %s", qid,
 			       v->add[i].name);
 		free(val);
@@ -451,52 +431,51 @@ apply_headers(SMFICTX *ctx, const struct milter_conn *c,
 
 /* set_reply - the verdict's SMTP reply (the MTA's default if refused) */
 static void
-set_reply(SMFICTX *ctx, const char *qid, const struct ma_verdict *v)
+set_reply(struct ma_mconn *ctx, const char *qid, const struct ma_verdict *v)
 {
 	if (v->rcode == NULL)
 		return;
-	if (smfi_setreply(ctx, (char *) v->rcode, (char *) v->xcode,
-			  (char *) v->reply_text) != MI_SUCCESS)
-		ma_log(MA_LOG_WARN, "%s: reply %s %s refused by libmilter",
+	if (ma_mconn_setreply(ctx, v->rcode, v->xcode, v->reply_text) != 0)
+		ma_log(MA_LOG_WARN, "%s: reply %s %s refused",
 		       qid, v->rcode, v->xcode ? v->xcode : "");
 }
 
 /* apply_action - the verdict's action as a milter reply */
-static sfsistat
-apply_action(SMFICTX *ctx, const struct milter_conn *c,
+static enum ma_mreply
+apply_action(struct ma_mconn *ctx, const struct milter_conn *c,
 	     const struct ma_verdict *v)
 {
 	const char *qid = c->qid[0] ? c->qid : "NOQUEUE";
 
 	switch (v->action) {
 	case MA_ACTION_ACCEPT:
-		return (SMFIS_ACCEPT);
+		return (MA_MR_ACCEPT);
 	case MA_ACTION_QUARANTINE:
-		if (smfi_quarantine(ctx, (char *) (v->quarantine_reason ?
-		    v->quarantine_reason : "mailauthd")) != MI_SUCCESS) {
+		if (ma_mconn_quarantine(ctx, v->quarantine_reason ?
+					v->quarantine_reason : "mailauthd") != 0) {
 			ma_log(MA_LOG_WARN, "%s: quarantine refused by the MTA",
 			       qid);
 			return (on_error(ctx, c, 1));
 		}
-		return (SMFIS_ACCEPT);
+		return (MA_MR_ACCEPT);
 	case MA_ACTION_REJECT:
 		set_reply(ctx, qid, v);
-		return (SMFIS_REJECT);
+		return (MA_MR_REJECT);
 	case MA_ACTION_TEMPFAIL:
 		set_reply(ctx, qid, v);
-		return (SMFIS_TEMPFAIL);
+		return (MA_MR_TEMPFAIL);
 	}
 	return (on_error(ctx, c, 1));
 }
 
 /* xxfi_eom - evaluate and apply the verdict */
-static sfsistat
-xxfi_eom(SMFICTX *ctx)
+static enum ma_mreply
+xxfi_eom(struct ma_mconn *ctx)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 	const struct ma_verdict *v = NULL;
 	enum ma_status st;
-	sfsistat r;
+	enum ma_mreply r;
 
 	if (c == NULL)
 		return (on_error(ctx, NULL, 1));
@@ -529,55 +508,48 @@ xxfi_eom(SMFICTX *ctx)
 }
 
 /* xxfi_abort - the transaction ended without end of message */
-static sfsistat
-xxfi_abort(SMFICTX *ctx)
+static void
+xxfi_abort(struct ma_mconn *ctx)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 
 	if (c != NULL)
 		conn_msg_end(c);
-	return (SMFIS_CONTINUE);
 }
 
 /* xxfi_close - end of the connection; copes with no connect */
-static sfsistat
-xxfi_close(SMFICTX *ctx)
+static void
+xxfi_close(struct ma_mconn *ctx)
 {
-	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_conn *c = ma_mconn_priv(ctx);
 
 	if (c == NULL)
-		return (SMFIS_CONTINUE);
+		return;
 	conn_msg_end(c);
 	ma_session_free(&c->session);
 	if (c->engine != NULL)
 		ma_engine_unref(&c->engine);
 	free(c);
-	(void) smfi_setpriv(ctx, NULL);
-	return (SMFIS_CONTINUE);
+	ma_mconn_set_priv(ctx, NULL);
 }
 
-static struct smfiDesc milter_desc = {
-	.xxfi_name = "mailauthd",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
-	.xxfi_connect = xxfi_connect,
-	.xxfi_helo = xxfi_helo,
-	.xxfi_envfrom = xxfi_envfrom,
-	.xxfi_envrcpt = xxfi_envrcpt,
-	.xxfi_header = xxfi_header,
-	.xxfi_eoh = xxfi_eoh,
-	.xxfi_body = xxfi_body,
-	.xxfi_eom = xxfi_eom,
-	.xxfi_abort = xxfi_abort,
-	.xxfi_close = xxfi_close,
-	.xxfi_unknown = NULL,
-	.xxfi_data = NULL,
-	.xxfi_negotiate = xxfi_negotiate,
+static const struct ma_mhandler milter_handler = {
+	.negotiate = xxfi_negotiate,
+	.connect = xxfi_connect,
+	.helo = xxfi_helo,
+	.envfrom = xxfi_envfrom,
+	.envrcpt = xxfi_envrcpt,
+	.header = xxfi_header,
+	.eoh = xxfi_eoh,
+	.body = xxfi_body,
+	.eom = xxfi_eom,
+	.abort = xxfi_abort,
+	.close = xxfi_close,
 };
 
-/* ma_milter_desc - the filter description */
-struct smfiDesc *
-ma_milter_desc(void)
+/* ma_milter_handler - the protocol steps of mailauthd */
+const struct ma_mhandler *
+ma_milter_handler(void)
 {
-	return (&milter_desc);
+	return (&milter_handler);
 }

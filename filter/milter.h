@@ -1,26 +1,26 @@
 /*
  * NAME
- *	milter.h - libmilter callbacks of mailauthd
+ *	milter.h - the milter protocol steps of mailauthd
  * DESCRIPTION
  *	The callbacks translate the milter protocol into engine calls and
  *	apply the engine's verdict. The daemon (main.c) installs the engine
- *	snapshot to serve with ma_milter_set_engine() before smfi_main() and
- *	may swap it later (reload); sessions keep the snapshot they started
+ *	snapshot to serve with ma_milter_set_engine() before
+ *	ma_mserver_run() and may swap it later (reload); sessions keep the snapshot they started
  *	with.
  */
 #ifndef MAILAUTH_MILTER_H
 #define MAILAUTH_MILTER_H
 
-#include <libmilter/mfapi.h>
 #include <mailauth/engine.h>
 
 struct ma_report_store;
+struct ma_mhandler;
 
-/* ma_milter_set_report_store - DMARC history rows go there (before smfi_main) */
+/* ma_milter_set_report_store - DMARC history rows go there (before serving) */
 void	ma_milter_set_report_store(struct ma_report_store *s);
 
-/* ma_milter_desc - the filter description for smfi_register() */
-struct smfiDesc *ma_milter_desc(void);
+/* ma_milter_handler - the steps for ma_mserver_run() (mproto.h) */
+const struct ma_mhandler *ma_milter_handler(void);
 
 /*
  * ma_milter_set_engine - serve new sessions with engine e (a reference is
