@@ -18,6 +18,9 @@
  *	MA_REPORT_QUEUE_DEFAULT); when the queue is full the row is written
  *	to the spool file instead. The writer takes batches of up to
  *	MA_LIMIT_REPORT_BATCH rows and inserts each in one transaction;
+ *	it is woken for a full batch and otherwise looks every
+ *	MA_REPORT_BACKOFF_MIN_MS, so under load rows go in groups, not
+ *	one transaction (and a dozen system calls) per message;
  *	when that fails the backend is closed, the batch goes to the spool,
  *	and reconnection is tried after a delay doubling from
  *	MA_REPORT_BACKOFF_MIN_MS to MA_REPORT_BACKOFF_MAX_MS. Without the
@@ -619,7 +622,11 @@ ma_report_store_append(struct ma_report_store *s,
 		if (s->qlen < s->qcap) {
 			s->q[(s->qhead + s->qlen) % s->qcap] = it;
 			s->qlen++;
-			pthread_cond_signal(&s->q_cond);
+			/* group commit: the writer looks every
+			 * MA_REPORT_BACKOFF_MIN_MS anyway; wake it only for
+			 * a full batch (no futex and no transaction per row) */
+			if (s->qlen == MA_LIMIT_REPORT_BATCH)
+				pthread_cond_signal(&s->q_cond);
 			pthread_mutex_unlock(&s->q_lock);
 			return MA_OK;
 		}
