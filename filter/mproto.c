@@ -23,9 +23,9 @@
  *	Threads: ma_mserver_run() starts MA_MPROTO_SPARE threads that each
  *	block in accept() and serve the connection they get to its end.
  *	A thread that takes the last waiting place starts another (up to
- *	MA_MPROTO_THREADS_MAX), and a thread finding enough spare ones
- *	waiting ends, so threads are reused across connections and none is
- *	made per message.
+ *	MA_MPROTO_THREADS_MAX), and a thread finding MA_MPROTO_IDLE_MAX
+ *	others waiting ends, so threads are reused across connections and
+ *	none is made per message once the pool has grown to the load.
  *
  *	Framing: uint32 length (network order, counting the command byte),
  *	command, data. Macros (SMFIC_MACRO) are kept per step and looked up
@@ -96,6 +96,7 @@
 #define MA_MPROTO_ARGS_MAX	64		/* MAIL/RCPT arguments */
 #define MA_MPROTO_TIMEOUT_S	7210		/* idle MTA, as libmilter */
 #define MA_MPROTO_SPARE		4		/* threads waiting in accept */
+#define MA_MPROTO_IDLE_MAX	64		/* more idle ones end */
 #define MA_MPROTO_THREADS_MAX	2048		/* connections at once */
 #define MA_MPROTO_STOP_WAIT_S	30		/* messages in flight at stop */
 #define MA_MPROTO_BACKLOG	256
@@ -996,8 +997,8 @@ worker(void *arg)
 			c->next->prev = c->prev;
 		close(fd);
 		conn_free(c);
-		if (s->idle >= MA_MPROTO_SPARE)
-			break;		/* enough are waiting */
+		if (s->idle >= MA_MPROTO_IDLE_MAX)
+			break;		/* plenty are waiting */
 	}
 	s->threads--;
 	pthread_cond_broadcast(&s->cv);

@@ -324,9 +324,8 @@ rsa_spki(struct ma_arena *a, const char *rec, size_t len)
 		return (NULL);
 	for (i = j; i > 0 && b64[i - 1] == '='; i--)
 		dl--;			/* EVP_DecodeBlock counts padding */
-	q = der;
-	if ((pk = d2i_PUBKEY(NULL, &q, dl)) != NULL) {
-		EVP_PKEY_free(pk);
+	if ((pk = ma_pubkey_get(der, (size_t) dl)) != NULL) {
+		EVP_PKEY_free(pk);	/* kept for libopendkim's decode */
 		return (NULL);		/* already SubjectPublicKeyInfo */
 	}
 	q = der;

@@ -104,7 +104,7 @@ struct ma_report_store {
 	pthread_mutex_t q_lock;		/* queue, flags, counters */
 	pthread_cond_t q_cond;		/* writer: work or stop */
 	pthread_cond_t done_cond;	/* flushers: a pass finished */
-	struct ma_report_item *q;
+	struct ma_report_item **q;	/* ring of malloc'ed rows */
 	unsigned qcap, qhead, qlen;
 	unsigned long long flush_req, flush_done;
 	int	stop, paused;
@@ -447,8 +447,14 @@ writer(void *arg)
 		}
 		n = s->qlen < MA_LIMIT_REPORT_BATCH ? s->qlen
 			: MA_LIMIT_REPORT_BATCH;
-		for (i = 0; i < n; i++)
-			s->batch[i] = s->q[(s->qhead + i) % s->qcap];
+		for (i = 0; i < n; i++) {
+			struct ma_report_item **slot =
+			    &s->q[(s->qhead + i) % s->qcap];
+
+			s->batch[i] = **slot;
+			free(*slot);
+			*slot = NULL;
+		}
 		s->qhead = (s->qhead + (unsigned)n) % s->qcap;
 		s->qlen -= (unsigned)n;
 		req = s->flush_req;
@@ -501,6 +507,8 @@ pick_backend(const char *url)
 static void
 store_free(struct ma_report_store *s)
 {
+	unsigned i;
+
 	if (s->be != NULL)
 		s->be->ops->close(&s->be);
 	pthread_mutex_destroy(&s->db_lock);
@@ -509,6 +517,8 @@ store_free(struct ma_report_store *s)
 	pthread_mutex_destroy(&s->replay_lock);
 	pthread_cond_destroy(&s->q_cond);
 	pthread_cond_destroy(&s->done_cond);
+	for (i = 0; s->q != NULL && i < s->qcap; i++)
+		free(s->q[i]);		/* rows never written (paused) */
 	free(s->q);
 	free(s->batch);
 	free(s->url);
@@ -608,12 +618,18 @@ enum ma_status
 ma_report_store_append(struct ma_report_store *s,
 		       const struct ma_report_row *row)
 {
-	struct ma_report_item it;
+	struct ma_report_item *it;
+	enum ma_status st;
 
-	ma_report_row_copy(&it.row, row);
-	if (ma_report_uid_new(it.uid) < 0) {
+	/* one copy, made outside the lock; RSS follows the rows queued,
+	 * not the ring's capacity */
+	if ((it = malloc(sizeof(*it))) == NULL)
+		return MA_ERR_NOMEM;
+	ma_report_row_copy(&it->row, row);
+	if (ma_report_uid_new(it->uid) < 0) {
 		ma_log(MA_LOG_ERROR, "report store: getrandom: %s",
 		       strerror(errno));
+		free(it);
 		return MA_ERR_INTERNAL;
 	}
 	pthread_mutex_lock(&s->q_lock);
@@ -632,10 +648,14 @@ ma_report_store_append(struct ma_report_store *s,
 		}
 		s->st.queue_full++;
 		pthread_mutex_unlock(&s->q_lock);
-		return spool_write(s, &it, 1);
+		st = spool_write(s, it, 1);
+		free(it);
+		return st;
 	}
 	pthread_mutex_unlock(&s->q_lock);
-	return store_rows(s, &it, 1);
+	st = store_rows(s, it, 1);
+	free(it);
+	return st;
 }
 
 /* ma_report_store_flush - write everything queued (and spooled) now */
