@@ -11,8 +11,11 @@
 #	   (unit, conformance, script tests);
 #	3. build-asan: configure --enable-asan --enable-ubsan, make check;
 #	4. the unit tests of build-ci once more under valgrind;
-#	5. tests/e2e/postfix.sh against build-ci, and against build-asan
-#	   (mailauthd under the sanitizers);
+#	5. tests/e2e/postfix.sh and tests/e2e/sendmail.sh against build-ci,
+#	   and against build-asan (mailauthd under the sanitizers); Sendmail
+#	   is not installed (it conflicts with postfix): sendmail.sh fetches
+#	   sendmail-bin with apt-get download into /var/cache/mailauthd-tests
+#	   and runs it from a private directory;
 #	6. tests/fuzz/run.sh: every libFuzzer target for FUZZ_SECONDS (20)
 #	   under ASan+UBSan, executions and crashes printed per target;
 #	then prints the counts of each layer and a last line
@@ -35,7 +38,8 @@ libspf2-dev libopendkim-dev libunbound-dev libssl-dev libjson-c-dev check
 postfix nsd swaks python3-dkim python3-spf python3-dnslib libmail-dkim-perl
 libclang-rt-14-dev valgrind openssl sasl2-bin
 libsasl2-modules libsasl2-modules-db libsqlite3-dev libpq-dev zlib1g-dev
-postgresql libxml2-utils libmail-dmarc-perl clang"
+postgresql libxml2-utils libmail-dmarc-perl clang
+m4 sendmail-cf liblockfile1 libwrap0"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -194,32 +198,40 @@ if [ "${SKIP_VALGRIND:-0}" != 1 ] && [ $CI_OK = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- 5. e2e
-# e2e BUILD - run tests/e2e/postfix.sh against BUILD, count its cases
+# e2e SCRIPT TAG BUILD - run tests/e2e/SCRIPT against BUILD, count its
+# cases from its last line "TAG: N passed, N failed"
 e2e() {
-	local out rc p f
-	log "e2e against $1"
-	out=$(timeout 900 ./tests/e2e/postfix.sh "$TOP/$1" </dev/null 2>&1)
+	local script=$1 tag=$2 build=$3 name out rc p f
+	name="$tag $build"
+	log "$script against $build"
+	out=$(timeout 900 "./tests/e2e/$script" "$TOP/$build" </dev/null 2>&1)
 	rc=$?
 	echo "$out"
 	if [ $rc = 77 ]; then
-		[ "$CI" = true ] && layer "e2e $1" 0 1
+		[ "$CI" = true ] && layer "$name" 0 1
 		return
 	fi
-	p=$(echo "$out" | sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -n 1)
-	f=$(echo "$out" | sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -n 1)
+	p=$(echo "$out" | sed -n "s/^$tag: \([0-9]*\) passed, \([0-9]*\) failed\$/\1/p" | tail -n 1)
+	f=$(echo "$out" | sed -n "s/^$tag: \([0-9]*\) passed, \([0-9]*\) failed\$/\2/p" | tail -n 1)
 	if [ -z "$p" ] || [ -z "$f" ]; then
-		layer "e2e $1" 0 1
+		layer "$name" 0 1
 	else
 		[ $rc -ne 0 ] && [ "$f" = 0 ] && f=1
-		layer "e2e $1" "$p" "$f"
+		layer "$name" "$p" "$f"
 	fi
 }
 
 if [ "${SKIP_E2E:-0}" != 1 ]; then
-	if [ $CI_OK = 1 ]; then e2e build-ci; else layer "e2e build-ci" 0 1; fi
-	if [ "${SKIP_ASAN:-0}" != 1 ]; then
-		if [ $ASAN_OK = 1 ]; then e2e build-asan; else layer "e2e build-asan" 0 1; fi
-	fi
+	for t in postfix.sh:e2e sendmail.sh:e2e-sendmail; do
+		if [ $CI_OK = 1 ]; then e2e "${t%%:*}" "${t#*:}" build-ci; else layer "${t#*:} build-ci" 0 1; fi
+		if [ "${SKIP_ASAN:-0}" != 1 ]; then
+			if [ $ASAN_OK = 1 ]; then
+				e2e "${t%%:*}" "${t#*:}" build-asan
+			else
+				layer "${t#*:} build-asan" 0 1
+			fi
+		fi
+	done
 fi
 
 # ---------------------------------------------------------------- 6. fuzz

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""e2e_tool.py - helpers for tests/e2e/postfix.sh (run with /usr/bin/python3).
+"""e2e_tool.py - helpers for tests/e2e/postfix.sh and sendmail.sh (run with
+/usr/bin/python3).
 
   freeport [udp]                 print a free 127.0.0.1 port (TCP, or TCP+UDP)
   dnsq PORT NAME [TYPE]          query 127.0.0.1:PORT once; print the answers
@@ -7,14 +8,24 @@
   mkmsg OUT --from A --subject S [--sign KEY --domain D --selector S]
         [--tamper] [--header "Name: value"]...
                                  write a CRLF message, optionally DKIM-signed
+  mkmsgs                         mkmsg for each line of standard input
+                                 (its arguments as shell words): one
+                                 process for many messages
   send PORT --from A --to A --file F [--xclient-addr IP] [--helo H]
-        [--file2 F2 --from2 A2] [--auth USER PASS]
-        send over SMTP (after XCLIENT, SMTP AUTH when asked); one line per message:
+        [--file2 F2 --from2 A2] [--auth USER PASS] [--source ADDR]
+        [--more FROM F3 [--more FROM F4 ...]] [--pause SECONDS]
+        send over SMTP (after XCLIENT, SMTP AUTH when asked), from the
+        local address ADDR (another loopback address, e.g. 127.0.0.2:
+        the client address an MTA without XCLIENT sees); --more adds
+        messages on the same connection, --pause waits between them;
+        one line per message:
                                  "CODE TEXT" of the final reply (250 ...,
                                  550 5.7.1 ...). Exit 3 on connection trouble.
 
-Only 127.0.0.1 is ever contacted; every socket has a timeout.
+Only 127.0.0.1 is ever contacted (from 127.0.0.0/8 source addresses); every
+socket has a timeout.
 """
+import shlex
 import socket
 import smtplib
 import sys
@@ -111,14 +122,19 @@ def send(args):
         k = args.pop(0)
         if k == "--auth":       # --auth USER PASSWORD: SMTP AUTH PLAIN/LOGIN
             opt[k] = (args.pop(0), args.pop(0))
+        elif k == "--more":     # --more FROM FILE: one more message
+            opt.setdefault(k, []).append((args.pop(0), args.pop(0)))
         else:
             opt[k] = args.pop(0)
     msgs = [(opt["--from"], opt["--file"])]
     if "--file2" in opt:
         msgs.append((opt.get("--from2", opt["--from"]), opt["--file2"]))
+    msgs += opt.get("--more", [])
     helo = opt.get("--helo", "client.e2e.example")
+    source = (opt["--source"], 0) if "--source" in opt else None
     try:
-        s = smtplib.SMTP(HOST, port, local_hostname=helo, timeout=TIMEOUT)
+        s = smtplib.SMTP(HOST, port, local_hostname=helo, timeout=TIMEOUT,
+                         source_address=source)
         s.ehlo(helo)
         if "--xclient-addr" in opt:
             code, text = s.docmd("XCLIENT", "ADDR=%s NAME=[UNAVAILABLE] HELO=%s"
@@ -133,11 +149,16 @@ def send(args):
             except (smtplib.SMTPException, OSError) as e:
                 print("000 AUTH: %s" % e)
                 return 3
+    except smtplib.SMTPConnectError as e:      # a 4xx/5xx greeting
+        print("%d %s" % (e.smtp_code, e.smtp_error.decode(errors="replace")))
+        return 3
     except (OSError, smtplib.SMTPException) as e:
         print("000 connection: %s" % e)
         return 3
     rc = 0
-    for mfrom, path in msgs:
+    for n, (mfrom, path) in enumerate(msgs):
+        if n > 0 and "--pause" in opt:
+            time.sleep(float(opt["--pause"]))
         data = open(path, "rb").read()
         try:
             s.sendmail(mfrom, [opt.get("--to", "user@rcpt.example")], data)
@@ -215,6 +236,12 @@ def main():
         return 0
     if cmd == "mkmsg":
         return mkmsg(a)
+    if cmd == "mkmsgs":
+        for line in sys.stdin:
+            words = shlex.split(line)
+            if words and mkmsg(words) != 0:
+                return 1
+        return 0
     if cmd == "send":
         return send(a)
     if cmd == "reportcheck":

@@ -71,23 +71,16 @@
 # ENVIRONMENT
 #	E2E_DNS=nsd|zone (default nsd when installed), E2E_KEEP=1 keeps the
 #	temporary directory, E2E_VERBOSE=1 prints the logs at the end.
+# SEE ALSO
+#	tests/e2e/lib.sh (helpers shared with sendmail.sh)
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
-TOOL="$TOP/tests/e2e/e2e_tool.py"
-STOOL="$TOP/tests/e2e/sign_tool.py"
-WAIT=20				# seconds, every bounded wait
-AUTHSERV=mx.e2e.example
+E2E_TAG=e2e
+# shellcheck source=tests/e2e/lib.sh
+. "$TOP/tests/e2e/lib.sh"
 GOOD_IP=192.0.2.10		# authorised by the senders' SPF
 BAD_IP=198.51.100.7		# not authorised
-SELECTOR=e2e
-
-npass=0
-nfail=0
-pass() { echo "PASS $1"; npass=$((npass + 1)); }
-fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); }
-die() { echo "e2e: setup failed: $*" >&2; show_logs >&2; echo "e2e: $npass passed, $((nfail + 1)) failed"; exit 1; }
 
 if [ "$(id -u)" != 0 ]; then
 	echo "e2e: SKIP: must run as root (a private Postfix needs it)"; exit 77
@@ -98,44 +91,14 @@ done
 $PY -c 'import dkim, dnslib' 2>/dev/null ||
 	{ echo "e2e: SKIP: python3-dkim/python3-dnslib missing"; exit 77; }
 
-BUILD=${1:-}
-if [ -z "$BUILD" ]; then
-	for b in build-ci build-e2e build; do
-		[ -x "$TOP/$b/mailauthd" ] && { BUILD=$TOP/$b; break; }
-	done
-fi
-MAILAUTHD=${BUILD:+$BUILD/mailauthd}
-if [ -z "$MAILAUTHD" ] || [ ! -x "$MAILAUTHD" ]; then echo "e2e: mailauthd not built (give BUILD_DIR)"; echo "e2e: 0 passed, 1 failed"; exit 1; fi
-
-DNS_MODE=${E2E_DNS:-nsd}
-[ "$DNS_MODE" = nsd ] && ! command -v nsd >/dev/null && DNS_MODE=zone
+e2e_find_build "${1:-}"
 
 D=$(mktemp -d /tmp/mailauth-e2e.XXXXXX) || exit 1
 chmod 755 "$D"
 ETC=$D/postfix/etc SPOOL=$D/postfix/spool PFDATA=$D/postfix/data
 SINKDIR=$D/sink
-NSD_PID='' SINK_PID='' MAD_PID=''
-
-show_logs() {
-	[ -n "${D:-}" ] || return 0
-	for f in "$D/mailauthd.log" "$D/postfix.log" "$D/nsd.log" "$D/sink.log"; do
-		[ -s "$f" ] && { echo "--- $f"; tail -n 60 "$f"; }
-	done
-	return 0
-}
-
-# stop_pid - TERM a process we started, KILL it after a bounded wait
-stop_pid() {
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -9 "$pid" 2>/dev/null
-	return 0
-}
+SINK_PID='' MAD_PID=''
+E2E_LOGS="$D/mailauthd.log $D/postfix.log $D/nsd.log $D/sink.log"
 
 cleanup() {
 	trap - EXIT INT TERM
@@ -155,26 +118,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_tcp PORT - until something listens on 127.0.0.1:PORT (bounded)
-wait_tcp() {
-	for _ in $(seq 1 $((WAIT * 10))); do
-		timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-port() { $PY "$TOOL" freeport "$@"; }
 SMTPD_PORT=$(port) SINK_PORT=$(port) MILTER_PORT=$(port) DNS_PORT=$(port udp)
+MTA_PORT=$SMTPD_PORT
 ORIG_PORT=$(port) SASL_PORT=$(port)
 SASL_USER=alice@e2e.example SASL_PASS=e2e-secret-$$
 
 # ---------------------------------------------------------------- keys, zone
 mkdir -p "$D/keys" "$D/dns" "$D/msg"
-openssl genrsa -out "$D/keys/e2e.key" 2048 2>/dev/null || die "openssl genrsa"
-PUB=$(openssl rsa -in "$D/keys/e2e.key" -pubout -outform DER 2>/dev/null | base64 -w0)
-[ -n "$PUB" ] || die "public key"
-KEYTXT=$($PY "$TOOL" txtsplit "v=DKIM1; k=rsa; p=$PUB")
+e2e_inbound_key
 
 # signing keys, laid out as OpenDKIM documents it: opendkim-genkey's
 # PKCS#1 "selector.private", KeyTable "keyname domain:selector:path" with
@@ -192,9 +143,6 @@ mkdir -p "$OD/keys/out.example" "$OD/keys/duo.example"
 chmod 600 "$OD"/keys/*/*.private
 cp -a "$OD/keys" "$OD/keys-userid"
 chown -R nobody:nogroup "$OD/keys-userid"
-rsa_rec() { $PY "$TOOL" txtsplit "v=DKIM1; k=rsa; p=$(openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | base64 -w0)"; }
-# Ed25519 p=: the raw 32-byte key, the end of the DER SubjectPublicKeyInfo
-ed_rec() { $PY "$TOOL" txtsplit "v=DKIM1; k=ed25519; p=$(openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | tail -c 32 | base64 -w0)"; }
 OUT_REC=$(rsa_rec "$OD/keys/out.example/mail.private")
 DUO_RSA_REC=$(rsa_rec "$OD/keys/duo.example/rsa.private")
 DUO_ED_REC=$(ed_rec "$OD/keys/duo.example/ed.private")
@@ -227,51 +175,7 @@ rsa._domainkey.duo.example. 300 IN TXT $DUO_RSA_REC
 ed._domainkey.duo.example. 300 IN TXT $DUO_ED_REC
 EOF
 
-if [ "$DNS_MODE" = nsd ]; then
-	{
-		echo "\$TTL 300"
-		echo 'example. 300 IN SOA ns.example. hostmaster.example. 1 3600 600 86400 300'
-		echo 'example. 300 IN NS ns.example.'
-		echo 'ns.example. 300 IN A 127.0.0.1'
-		cat "$D/dns/records"
-	} >"$D/dns/example.zone"
-	cat >"$D/dns/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.1@$DNS_PORT
-  do-ip6: no
-  server-count: 1
-  username: ""
-  chroot: ""
-  zonesdir: "$D/dns"
-  database: ""
-  zonelistfile: "$D/dns/zone.list"
-  xfrdfile: "$D/dns/xfrd.state"
-  xfrdir: "$D/dns"
-  pidfile: "$D/dns/nsd.pid"
-  logfile: "$D/nsd.log"
-  verbosity: 1
-  hide-version: yes
-remote-control:
-  control-enable: no
-zone:
-  name: example
-  zonefile: example.zone
-EOF
-	nsd-checkconf "$D/dns/nsd.conf" || die "nsd-checkconf"
-	nsd -d -c "$D/dns/nsd.conf" >>"$D/nsd.log" 2>&1 &
-	NSD_PID=$!
-	ok=0
-	for _ in $(seq 1 $((WAIT * 5))); do
-		kill -0 "$NSD_PID" 2>/dev/null || break
-		$PY "$TOOL" dnsq "$DNS_PORT" _dmarc.pass.example >/dev/null 2>&1 && { ok=1; break; }
-		sleep 0.2
-	done
-	[ $ok = 1 ] || die "nsd did not answer on 127.0.0.1:$DNS_PORT"
-	DNS_CONF="Nameservers 127.0.0.1@$DNS_PORT"
-else
-	DNS_CONF="DNSZoneFile $D/dns/records
-DNSOffline yes"
-fi
+e2e_dns_start
 
 # ---------------------------------------------------------------- mailauthd
 cat >"$D/mailauthd.conf" <<EOF
@@ -437,32 +341,6 @@ if [ "$SASL" = yes ]; then
 fi
 
 # ---------------------------------------------------------------- helpers
-# mkmsg NAME ARGS... - make $D/msg/NAME.eml (Subject: e2e-NAME)
-mkmsg() {
-	local name=$1; shift
-	$PY "$TOOL" mkmsg "$D/msg/$name.eml" --subject "e2e-$name" "$@" ||
-		die "mkmsg $name"
-}
-
-# send ARGS... - e2e_tool.py send; replies in $REPLY_TEXT, one per line
-send() {
-	REPLY_TEXT=$(timeout $((WAIT + 10)) $PY "$TOOL" send "$SMTPD_PORT" "$@" 2>&1)
-}
-
-# delivered NAME - path of the sink's copy of e2e-NAME (bounded wait)
-delivered() {
-	local f
-	for _ in $(seq 1 $((WAIT * 5))); do
-		f=$(grep -l -s "^Subject: e2e-$1\$" "$SINKDIR"/* 2>/dev/null | head -n 1)
-		# the dump file may still be being written: need the body too
-		if [ -n "$f" ] && grep -q "^mailauthd e2e" "$f"; then
-			echo "$f"; return 0
-		fi
-		sleep 0.2
-	done
-	return 1
-}
-
 # held NAME - whether e2e-NAME is in the hold queue (bounded wait)
 held() {
 	for _ in $(seq 1 $((WAIT * 2))); do
@@ -474,18 +352,6 @@ held() {
 	done
 	return 1
 }
-
-# our_ar FILE - the value of our A-R field(s), unfolded, one per line
-our_ar() {
-	awk -v id="$AUTHSERV" '
-		/^$/ { exit }
-		/^[ \t]/ { if (cur != "") cur = cur " " $0; next }
-		{ if (cur != "") print cur; cur = "" }
-		tolower($0) ~ /^authentication-results:/ { cur = $0 }
-		END { if (cur != "") print cur }
-	' "$1" | tr -d '\r' | grep -i "^authentication-results: *$AUTHSERV *;" || true
-}
-tr_crlf() { tr -d '\r' <"$1"; }
 
 # ---------------------------------------------------------------- cases
 # (a) pass: signed, SPF pass, p=reject domain
@@ -592,48 +458,8 @@ else
 fi
 
 # ---------------------------------------------------------------- signing
-# delivered copies are verified against the test DNS (nsd), or the same
-# records when there is no server
-if [ "$DNS_MODE" = nsd ]; then VDNS="--dns-port $DNS_PORT"; else VDNS="--records $D/dns/records"; fi
-
-# sendp PORT ARGS... - e2e_tool.py send to another smtpd port (AUTH)
-sendp() {
-	local p=$1; shift
-	REPLY_TEXT=$(timeout $((WAIT + 10)) $PY "$TOOL" send "$p" "$@" 2>&1)
-}
-
-# signed CASE MSG D N - e2e-MSG was accepted, delivered with N signatures,
-# all d=D, all verified by python3-dkim; with "internal" as 5th argument
-# also not judged (no A-R of ours)
-signed() {
-	local c=$1 m=$2 d=$3 n=$4 f out
-	if [ "${REPLY_TEXT%% *}" != 250 ]; then fail "$c" "not accepted: $REPLY_TEXT"; return; fi
-	if ! f=$(delivered "$m"); then fail "$c" "accepted but not delivered within ${WAIT}s"; return; fi
-	if ! out=$($PY "$STOOL" verify "$f" $VDNS --want-d "$d" --count "$n" 2>&1); then
-		fail "$c" "python3-dkim: $(echo "$out" | tr '\n' '|')"
-	elif [ "${5:-}" = internal ] && [ -n "$(our_ar "$f")" ]; then
-		fail "$c" "signed but also judged: $(our_ar "$f")"
-	else
-		pass "$c"
-	fi
-}
-
-# unsigned CASE MSG [judged] - delivered without any DKIM-Signature (and,
-# with "judged", with our A-R)
-unsigned() {
-	local c=$1 m=$2 f n
-	if [ "${REPLY_TEXT%% *}" != 250 ]; then fail "$c" "not accepted: $REPLY_TEXT"; return; fi
-	if ! f=$(delivered "$m"); then fail "$c" "accepted but not delivered within ${WAIT}s"; return; fi
-	n=$($PY "$STOOL" count "$f")
-	if [ "$n" != 0 ]; then
-		fail "$c" "signed anyway ($n DKIM-Signature): $(grep -i -A1 '^DKIM-Signature' "$f" | tr -d '\r' | tr '\n' ' ' | head -c 300)"
-	elif [ "${3:-}" = judged ] && [ -z "$(our_ar "$f")" ]; then
-		fail "$c" "not judged: no Authentication-Results: $AUTHSERV"
-	else
-		pass "$c"
-	fi
-}
-
+# delivered copies are verified (sign_tool.py, $VDNS) against the test
+# DNS (nsd), or the same records when there is no server
 # (h) the OpenDKIM-format tables, offline: mailauth-check --sign with the
 # very configuration mailauthd runs
 mkmsg odk --from alice@out.example
@@ -797,31 +623,6 @@ done < <(timeout $((WAIT * 3)) $PY "$TOP/tests/e2e/milter_proto.py" \
 
 # mailauthd must have survived everything, stop cleanly on SIGTERM and
 # (under the sanitizers) report nothing
-if kill -0 "$MAD_PID" 2>/dev/null; then
-	pass mailauthd-alive
-else
-	fail mailauthd-alive "mailauthd exited: $(tail -n 5 "$D/mailauthd.log")"
-fi
 timeout 30 postfix -c "$ETC" stop >/dev/null 2>&1
-kill -TERM "$MAD_PID" 2>/dev/null
-rc=timeout
-for _ in $(seq 1 $((WAIT * 5))); do
-	if ! kill -0 "$MAD_PID" 2>/dev/null; then
-		wait "$MAD_PID"; rc=$?; break
-	fi
-	sleep 0.2
-done
-if [ "$rc" = timeout ]; then
-	fail mailauthd-stop "still running ${WAIT}s after SIGTERM"
-elif grep -q -E "Sanitizer|runtime error:" "$D/mailauthd.log"; then
-	fail mailauthd-stop "sanitizer report: $(grep -m 3 -E "Sanitizer|runtime error:" "$D/mailauthd.log")"
-elif [ "$rc" != 0 ]; then
-	fail mailauthd-stop "exit status $rc after SIGTERM"
-else
-	MAD_PID=
-	pass mailauthd-stop
-fi
-
-[ $nfail -gt 0 ] && show_logs
-echo "e2e: $npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+e2e_mailauthd_end
+e2e_finish
