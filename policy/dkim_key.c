@@ -395,3 +395,37 @@ ma_dkim_key_record(struct ma_arena *a, struct ma_dkim_dsig *ds,
 	buf[len] = 0;
 	return (MA_DKIM_KEY_FOUND);
 }
+
+/* host_chars - n bytes of [A-Za-z0-9._-] without FWS: 1, else 0 */
+static int
+host_chars(const char *p, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char) p[i]) && p[i] != '.' &&
+		    p[i] != '-' && p[i] != '_')
+			return (0);
+	return (n > 0);
+}
+
+/* ma_dkim_key_name - "s._domainkey.d" from a signature, for prefetching */
+int
+ma_dkim_key_name(const char *sig, size_t len, char *out, size_t outlen)
+{
+	const char *d, *sel;
+	size_t	dl, sl;
+	static const char mid[] = "._domainkey.";
+
+	if (sig == NULL || out == NULL ||
+	    (d = find_tag(sig, len, "d", &dl)) == NULL ||
+	    (sel = find_tag(sig, len, "s", &sl)) == NULL ||
+	    !host_chars(d, dl) || !host_chars(sel, sl) ||
+	    sl + sizeof(mid) - 1 + dl >= outlen)
+		return (-1);
+	memcpy(out, sel, sl);
+	memcpy(out + sl, mid, sizeof(mid) - 1);
+	memcpy(out + sl + sizeof(mid) - 1, d, dl);
+	out[sl + sizeof(mid) - 1 + dl] = '\0';
+	return (0);
+}

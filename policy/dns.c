@@ -101,6 +101,18 @@ struct ma_dns {
 	struct ma_dns_names *names;
 	struct ma_dns_cache *cache;	/* NULL: none */
 	unsigned long long n_queries, n_timeouts, n_servfails; /* atomic */
+	unsigned long long n_prefetches;	/* atomic */
+	pthread_mutex_t pf_lock;		/* prefetches in flight: */
+	struct prefetch *pf_list;		/* freed by ma_dns_free */
+	unsigned pf_count;
+};
+
+/* One prefetch in flight: owned by the list until its answer comes. */
+struct prefetch {
+	struct ma_dns *d;
+	struct prefetch *next, *prev;
+	int	type;
+	char	name[MA_DNS_NAME_MAX + 1];
 };
 
 /* One query in flight: shared by the waiter and the callback. */
@@ -280,6 +292,7 @@ ma_dns_new(const struct ma_dns_options *opt, struct ma_dns **out, char *err,
 		return (set_err(MA_ERR_NOMEM, err, errlen, "out of memory",
 				NULL));
 	d->wake[0] = d->wake[1] = -1;
+	pthread_mutex_init(&d->pf_lock, NULL);
 	d->timeout_ms = opt->timeout_ms ? opt->timeout_ms :
 	    MA_DNS_TIMEOUT_DEFAULT_MS;
 	d->offline = opt->offline;
@@ -338,6 +351,14 @@ ma_dns_free(struct ma_dns **dp)
 	}
 	if (d->ctx != NULL)
 		ub_ctx_delete(d->ctx);
+	/* the dispatcher is gone: no callback can run any more */
+	while (d->pf_list != NULL) {
+		struct prefetch *p = d->pf_list;
+
+		d->pf_list = p->next;
+		free(p);
+	}
+	pthread_mutex_destroy(&d->pf_lock);
 	if (d->wake[0] >= 0)
 		close(d->wake[0]);
 	if (d->wake[1] >= 0)
@@ -704,6 +725,84 @@ wait_answer(struct ma_dns *d, struct ma_arena *arena, const char *name,
 	return (st);
 }
 
+/* pf_unlink - take p off the in-flight list; pf_lock held */
+static void
+pf_unlink(struct ma_dns *d, struct prefetch *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		d->pf_list = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	d->pf_count--;
+}
+
+/* on_prefetch - libunbound callback: keep the answer, drop the rest */
+static void
+on_prefetch(void *arg, int err, struct ub_result *res)
+{
+	struct prefetch *p = arg;
+	struct ma_dns *d = p->d;
+	char	chase[MA_DNS_NAME_MAX + 1];
+
+	if (err == 0 && res != NULL &&
+	    !needs_chase(res, p->name, p->type, chase))
+		remember(d, p->name, p->type, err, res);
+	if (res != NULL)
+		ub_resolve_free(res);
+	pthread_mutex_lock(&d->pf_lock);
+	pf_unlink(d, p);
+	pthread_mutex_unlock(&d->pf_lock);
+	free(p);
+}
+
+/* ma_dns_prefetch - start a query whose answer only feeds the cache */
+void
+ma_dns_prefetch(struct ma_dns *d, const char *name, int type)
+{
+	struct prefetch *p;
+	size_t	len;
+
+	if (d == NULL || d->cache == NULL || name == NULL || type <= 0 ||
+	    type > 65535)
+		return;
+	len = strnlen(name, MA_DNS_NAME_MAX + 2);
+	if (ma_dns_name_check(name, len) == 0 ||
+	    ma_dns_names_fails(d->names, name, len, type))
+		return;
+	if (ma_dns_cache_has(d->cache, name, type, ma_dns_now_ms()) ||
+	    (p = calloc(1, sizeof(*p))) == NULL)
+		return;
+	p->d = d;
+	p->type = type;
+	memcpy(p->name, name, len);
+	p->name[len] = '\0';
+	pthread_mutex_lock(&d->pf_lock);
+	if (d->pf_count >= MA_LIMIT_DNS_PREFETCH) {
+		pthread_mutex_unlock(&d->pf_lock);
+		free(p);
+		return;
+	}
+	/* listed before it is sent: its callback may run at once */
+	p->next = d->pf_list;
+	if (d->pf_list != NULL)
+		d->pf_list->prev = p;
+	d->pf_list = p;
+	d->pf_count++;
+	pthread_mutex_unlock(&d->pf_lock);
+	__atomic_store_n(&d->started, 1, __ATOMIC_RELEASE);
+	if (ub_resolve_async(d->ctx, p->name, type, 1, p, on_prefetch,
+			     NULL) != 0) {
+		pthread_mutex_lock(&d->pf_lock);
+		pf_unlink(d, p);
+		pthread_mutex_unlock(&d->pf_lock);
+		free(p);
+		return;
+	}
+	__atomic_add_fetch(&d->n_prefetches, 1, __ATOMIC_RELAXED);
+}
+
 /* ma_dns_stats - read the counters */
 void
 ma_dns_stats(struct ma_dns *d, struct ma_dns_stats *out)
@@ -716,6 +815,7 @@ ma_dns_stats(struct ma_dns *d, struct ma_dns_stats *out)
 	out->queries = __atomic_load_n(&d->n_queries, __ATOMIC_RELAXED);
 	out->timeouts = __atomic_load_n(&d->n_timeouts, __ATOMIC_RELAXED);
 	out->servfails = __atomic_load_n(&d->n_servfails, __ATOMIC_RELAXED);
+	out->prefetches = __atomic_load_n(&d->n_prefetches, __ATOMIC_RELAXED);
 	ma_dns_cache_stats(d->cache, &out->cache_hits, &misses,
 			   &out->cache_entries);
 }

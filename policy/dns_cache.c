@@ -293,6 +293,22 @@ out:
 	return (st);
 }
 
+int
+ma_dns_cache_has(struct ma_dns_cache *c, const char *name, int type,
+		 long long now)
+{
+	char	key[MA_DNS_NAME_MAX + 1];
+	size_t	klen;
+	int	found;
+
+	if (c == NULL || (klen = norm(name, key)) == 0)
+		return (0);
+	pthread_mutex_lock(&c->mu);
+	found = find(c, hash(type, key, klen), type, key, klen, now) != NULL;
+	pthread_mutex_unlock(&c->mu);
+	return (found);
+}
+
 void
 ma_dns_cache_stats(struct ma_dns_cache *c, unsigned long long *hits,
 		   unsigned long long *misses, size_t *entries)

@@ -108,6 +108,10 @@ enum ma_status ma_dns_cache_get(struct ma_dns_cache *c, struct ma_arena *arena,
 				const char *name, int type, long long now,
 				struct ma_dns_cached *out);
 
+/* ma_dns_cache_has - a live entry for (name, type)? Not counted as a hit */
+int	ma_dns_cache_has(struct ma_dns_cache *c, const char *name, int type,
+			 long long now);
+
 /* ma_dns_cache_stats - counters since creation */
 void	ma_dns_cache_stats(struct ma_dns_cache *c, unsigned long long *hits,
 			   unsigned long long *misses, size_t *entries);

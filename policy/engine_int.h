@@ -47,6 +47,7 @@ struct ma_msg {
 	size_t	header_bytes;
 	int	header_overflow;	/* limits hit: DKIM cannot be trusted */
 	unsigned n_from;		/* From fields seen */
+	unsigned n_prefetch_keys;	/* DKIM key records prefetched */
 	const char *from_value;		/* first From value (arena) */
 	size_t	from_len;
 	unsigned n_ar;			/* A-R fields seen */

@@ -50,6 +50,9 @@
 #define MA_DNS_CACHE_TTL_MAX		3600	/* seconds an answer is kept at most */
 #define MA_DNS_CACHE_ENTRY_BYTES	MA_LIMIT_DNS_TXT_BYTES /* rdata kept per entry */
 #define MA_LIMIT_DNS_PREFETCH		256	/* prefetches in flight at once */
+#define MA_LIMIT_PREFETCH_KEYS		8	/* DKIM key records per message */
+#define MA_LIMIT_PREFETCH_FROM		4	/* From domains per message */
+#define MA_LIMIT_NAME			253	/* RFC 1035 2.3.4: a name, text form */
 #define MA_LIMIT_ZONE_LINE		8192	/* local zone file line */
 
 /* Signing: KeyTable, SigningTable, key files (ours; checked at load). */

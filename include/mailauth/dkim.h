@@ -90,4 +90,14 @@ enum ma_status ma_dkim_verify_eom(struct ma_dkim_verify *dv,
 				  const struct ma_dkim_sig **sigs_out,
 				  size_t *n_out);
 
+/*
+ * ma_dkim_key_name - the key record's name "s._domainkey.d" from the
+ * s= and d= tags of a DKIM-Signature value (len bytes), for an early
+ * lookup; 0 with out filled, -1 when either tag is missing or the name
+ * would not be a plain host name of at most outlen - 1 characters.
+ * Nothing is validated beyond that: verification does it later.
+ */
+int	ma_dkim_key_name(const char *sig, size_t len, char *out,
+			 size_t outlen);
+
 #endif

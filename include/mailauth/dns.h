@@ -114,11 +114,22 @@ struct ma_dns_stats {
 	unsigned long long cache_hits;	/* ... answered from our cache */
 	unsigned long long timeouts;	/* ... that ended in MA_DNS_TIMEOUT */
 	unsigned long long servfails;	/* ... that ended in MA_DNS_SERVFAIL */
+	unsigned long long prefetches;	/* ma_dns_prefetch() queries sent */
 	size_t	cache_entries;		/* answers held now */
 };
 
 /* ma_dns_stats - read the counters; thread-safe */
 void	ma_dns_stats(struct ma_dns *d, struct ma_dns_stats *out);
+
+/*
+ * ma_dns_prefetch - start resolving name/type now, without waiting and
+ * without charging a budget, so that the answer is in the cache (or on
+ * its way: libunbound joins a later query to the one in flight) when
+ * the evaluation asks. Does nothing without a cache, for a name the
+ * cache holds, for an invalid or failure name, or with
+ * MA_LIMIT_DNS_PREFETCH prefetches in flight. Thread-safe.
+ */
+void	ma_dns_prefetch(struct ma_dns *d, const char *name, int type);
 
 /* ma_dns_rcode_str - "answer", "nodata", "nxdomain", ... */
 const char *ma_dns_rcode_str(enum ma_dns_rcode rc);

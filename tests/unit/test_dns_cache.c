@@ -5,17 +5,21 @@
  *	policy/dns_cache.c directly (what is kept, for how long, eviction,
  *	limits, copies into the caller's arena) and through ma_dns_query()
  *	with local data (hits counted by ma_dns_stats(), the same answers
- *	as without the cache, failure names never cached).
+ *	as without the cache, failure names never cached); prefetching
+ *	(ma_dns_prefetch) and the key-record name it is given for a
+ *	DKIM-Signature (ma_dkim_key_name).
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
 #include <mailauth/arena.h>
+#include <mailauth/dkim.h>
 #include <mailauth/dns.h>
 #include "dns_int.h"
 #include "ma_limits.h"
@@ -247,6 +251,79 @@ START_TEST(test_through_query)
 }
 END_TEST
 
+START_TEST(test_prefetch)
+{
+	struct ma_dns *d = new_cached(100), *none = new_cached(0);
+	struct ma_arena *a = ma_arena_new();
+	struct ma_dns_answer *ans;
+	struct ma_dns_stats st;
+	int	i;
+
+	ma_dns_prefetch(d, "t.example", MA_DNS_TXT);
+	ma_dns_prefetch(d, "nx.example", MA_DNS_A);
+	ma_dns_prefetch(d, "fail.example", MA_DNS_TXT);	/* never */
+	ma_dns_prefetch(d, "bad..name", MA_DNS_TXT);		/* never */
+	ma_dns_prefetch(none, "t.example", MA_DNS_TXT);	/* no cache */
+	for (i = 0; i < 200; i++) {		/* the answers come in */
+		ma_dns_stats(d, &st);
+		if (st.cache_entries == 2)
+			break;
+		usleep(10000);
+	}
+	ck_assert_uint_eq(st.prefetches, 2);
+	ck_assert_uint_eq(st.cache_entries, 2);
+	ck_assert_uint_eq(st.queries, 0);	/* prefetches are not queries */
+	/* asked again: nothing sent, the query comes from the cache */
+	ma_dns_prefetch(d, "t.example", MA_DNS_TXT);
+	ck_assert_int_eq(ma_dns_query(d, NULL, a, "t.example", MA_DNS_TXT,
+				      &ans), MA_OK);
+	ck_assert_int_eq(ans->rcode, MA_DNS_ANSWER);
+	ck_assert_uint_eq(ans->n_rr, 1);
+	ck_assert_mem_eq(ans->rr[0].data, "v=spf1 -all", 11);
+	ck_assert_int_eq(ma_dns_query(d, NULL, a, "nx.example", MA_DNS_A,
+				      &ans), MA_OK);
+	ck_assert_int_eq(ans->rcode, MA_DNS_NXDOMAIN);
+	ma_dns_stats(d, &st);
+	ck_assert_uint_eq(st.prefetches, 2);
+	ck_assert_uint_eq(st.cache_hits, 2);
+	ma_dns_stats(none, &st);
+	ck_assert_uint_eq(st.prefetches, 0);
+	/* freed with prefetches possibly in flight: no leak, no crash */
+	ma_dns_prefetch(d, "a.example", MA_DNS_A);
+	ma_dns_free(&d);
+	ma_dns_free(&none);
+	ma_arena_free(&a);
+}
+END_TEST
+
+START_TEST(test_key_name)
+{
+	char	out[64];
+	static const char sig[] = "v=1; a=rsa-sha256; d=Example.COM;\r\n"
+	    "\t s = sel1 ; h=from; bh=x; b=y";
+
+	ck_assert_int_eq(ma_dkim_key_name(sig, sizeof(sig) - 1, out,
+					  sizeof(out)), 0);
+	ck_assert_str_eq(out, "sel1._domainkey.Example.COM");
+	/* missing tags, hostile values, too long: no name */
+	ck_assert_int_eq(ma_dkim_key_name("v=1; d=example.com", 18, out,
+					  sizeof(out)), -1);
+	ck_assert_int_eq(ma_dkim_key_name("s=a b; d=example.com", 20, out,
+					  sizeof(out)), -1);
+	ck_assert_int_eq(ma_dkim_key_name("s=a; d=ex\001ample.com", 22, out,
+					  sizeof(out)), -1);
+	ck_assert_int_eq(ma_dkim_key_name("s=; d=example.com", 17, out,
+					  sizeof(out)), -1);
+	/* "a._domainkey.example.com" is 24 characters and its NUL */
+	ck_assert_int_eq(ma_dkim_key_name("s=a; d=example.com", 18, out, 24),
+			 -1);
+	ck_assert_int_eq(ma_dkim_key_name("s=a; d=example.com", 18, out, 25),
+			 0);
+	ck_assert_str_eq(out, "a._domainkey.example.com");
+	ck_assert_int_eq(ma_dkim_key_name(NULL, 0, out, sizeof(out)), -1);
+}
+END_TEST
+
 static Suite *
 dns_cache_suite(void)
 {
@@ -257,6 +334,8 @@ dns_cache_suite(void)
 	tcase_add_test(tc, test_what_is_kept);
 	tcase_add_test(tc, test_eviction);
 	tcase_add_test(tc, test_through_query);
+	tcase_add_test(tc, test_prefetch);
+	tcase_add_test(tc, test_key_name);
 	suite_add_tcase(s, tc);
 	return (s);
 }
