@@ -87,15 +87,21 @@ static char *reload_path;		/* configuration to reload (owned) */
 static void
 sink_stderr(enum ma_log_level level, const char *text, void *ctx)
 {
+	static long pid;		/* foreground: no fork after this */
 	char	stamp[32];
 	time_t	now = time(NULL);
 	struct tm tm;
+	long	p;
 
 	(void) ctx;
+	if ((p = __atomic_load_n(&pid, __ATOMIC_RELAXED)) == 0) {
+		p = (long) getpid();	/* a system call a line otherwise */
+		__atomic_store_n(&pid, p, __ATOMIC_RELAXED);
+	}
 	if (localtime_r(&now, &tm) == NULL
 	    || strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
 		stamp[0] = '\0';
-	fprintf(stderr, "%s mailauthd[%ld]: %s: %s\n", stamp, (long) getpid(),
+	fprintf(stderr, "%s mailauthd[%ld]: %s: %s\n", stamp, p,
 		level_name[level], text);
 }
 
