@@ -13,7 +13,7 @@
                                  process for many messages
   send PORT --from A --to A --file F [--xclient-addr IP] [--helo H]
         [--file2 F2 --from2 A2] [--auth USER PASS] [--source ADDR]
-        [--more FROM F3 [--more FROM F4 ...]] [--pause SECONDS]
+        [--more FROM F3 [--more FROM F4 ...]] [--pause SECONDS] [--time]
         send over SMTP (after XCLIENT, SMTP AUTH when asked), from the
         local address ADDR (another loopback address, e.g. 127.0.0.2:
         the client address an MTA without XCLIENT sees); --more adds
@@ -21,6 +21,7 @@
         one line per message:
                                  "CODE TEXT" of the final reply (250 ...,
                                  550 5.7.1 ...). Exit 3 on connection trouble.
+        --time adds a last line "time SECONDS": connect to QUIT's reply.
 
 Only 127.0.0.1 is ever contacted (from 127.0.0.0/8 source addresses); every
 socket has a timeout.
@@ -122,6 +123,8 @@ def send(args):
         k = args.pop(0)
         if k == "--auth":       # --auth USER PASSWORD: SMTP AUTH PLAIN/LOGIN
             opt[k] = (args.pop(0), args.pop(0))
+        elif k == "--time":
+            opt[k] = True
         elif k == "--more":     # --more FROM FILE: one more message
             opt.setdefault(k, []).append((args.pop(0), args.pop(0)))
         else:
@@ -132,6 +135,7 @@ def send(args):
     msgs += opt.get("--more", [])
     helo = opt.get("--helo", "client.e2e.example")
     source = (opt["--source"], 0) if "--source" in opt else None
+    start = time.monotonic()
     try:
         s = smtplib.SMTP(HOST, port, local_hostname=helo, timeout=TIMEOUT,
                          source_address=source)
@@ -182,6 +186,8 @@ def send(args):
         s.quit()
     except (OSError, smtplib.SMTPException):
         pass
+    if "--time" in opt:
+        print("time %.6f" % (time.monotonic() - start))
     return rc
 
 

@@ -8,10 +8,12 @@
 #	  - nsd serving the test zone (DKIM key, SPF, DMARC records), or with
 #	    E2E_DNS=zone, no server: the same records via DNSZoneFile;
 #	  - mailauthd -f from BUILD_DIR (default: build-ci, then build-e2e,
-#	    then build) with a test configuration;
+#	    then build) with a test configuration on an inet: socket;
 #	  - a private Postfix instance (own config_directory, queue_directory,
 #	    no chroot, XCLIENT allowed from 127.0.0.1) with smtpd_milters
-#	    pointing at mailauthd and relaying to a dumping smtp-sink.
+#	    pointing at mailauthd, milter_default_action = tempfail, and
+#	    relaying to a dumping smtp-sink; one more smtpd port whose
+#	    milter is a second mailauthd on a unix: socket (the timing case).
 #	Messages are made (and DKIM-signed with a fresh RSA 2048 key) by
 #	e2e_tool.py through /usr/bin/python3 and sent over SMTP, the client
 #	address presented with XCLIENT. Cases:
@@ -25,6 +27,17 @@
 #	  internal            client 127.0.0.1 (InternalHosts): not judged
 #	  two-per-connection  two messages on one SMTP connection keep
 #	                      their own results
+#	  many-per-connection 51 messages on one SMTP connection (signed,
+#	                      tampered, unsigned in turn): each its own reply
+#	                      and A-R, delivered once
+#	  inet-not-slower-than-unix
+#	                      Postfix's milter client sets no TCP_NODELAY:
+#	                      20 connections (one signed message each) to
+#	                      the port whose milter is mailauthd on inet:,
+#	                      20 to the one with a second mailauthd (same
+#	                      configuration) on unix:, interleaved; the inet
+#	                      median time may be at most 20 ms above the
+#	                      unix one (both printed)
 #	Outbound signing (keys from an OpenDKIM-format KeyTable and refile:
 #	SigningTable; each delivered copy verified by python3-dkim against
 #	the test DNS, via sign_tool.py):
@@ -58,6 +71,19 @@
 #	  broken-reload-keeps-old
 #	                      a broken configuration on SIGHUP is refused with
 #	                      a log line; the old one stays and still signs
+#	  stopped-tempfails   mailauthd stopped: Postfix answers 4xx
+#	                      (milter_default_action = tempfail) to inbound
+#	                      and outbound mail, delivers and queues nothing
+#	  stopped-retry       mailauthd started again: the same messages sent
+#	                      again get their verdicts, one copy each
+#	  restart-mid-stream  mailauthd stopped and started while a loop sends
+#	                      two messages per connection: every message
+#	                      delivered with its verdict, rejected by it, or
+#	                      temp-failed and delivered/rejected on retry;
+#	                      none wrongly 5xx, none lost or duplicated; the
+#	                      stopped mailauthd exited 0
+#	  queue-drained       nothing in Postfix's queue (postqueue -p) but
+#	                      the quarantined message in the hold queue
 #	  milter-*            protocol edge cases (milter_proto.py): close
 #	                      without connect, abort mid-body, an empty
 #	                      message, many messages per connection
@@ -72,7 +98,8 @@
 #	E2E_DNS=nsd|zone (default nsd when installed), E2E_KEEP=1 keeps the
 #	temporary directory, E2E_VERBOSE=1 prints the logs at the end.
 # SEE ALSO
-#	tests/e2e/lib.sh (helpers shared with sendmail.sh)
+#	tests/e2e/lib.sh (helpers and cases shared with sendmail.sh),
+#	tests/e2e/sendmail.sh
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -97,8 +124,9 @@ D=$(mktemp -d /tmp/mailauth-e2e.XXXXXX) || exit 1
 chmod 755 "$D"
 ETC=$D/postfix/etc SPOOL=$D/postfix/spool PFDATA=$D/postfix/data
 SINKDIR=$D/sink
-SINK_PID='' MAD_PID=''
-E2E_LOGS="$D/mailauthd.log $D/postfix.log $D/nsd.log $D/sink.log"
+UDIR=$D/unix			# root's, mode 755: Postfix's smtpd reaches the socket
+SINK_PID='' MAD_PID='' UMAD_PID='' LOOP_PID=''
+E2E_LOGS="$D/mailauthd.log $D/mailauthd-unix.log $D/postfix.log $D/nsd.log $D/sink.log"
 
 cleanup() {
 	trap - EXIT INT TERM
@@ -109,7 +137,9 @@ cleanup() {
 		mp=$(tr -d ' ' <"$SPOOL/pid/master.pid" 2>/dev/null)
 		[ -n "$mp" ] && kill -0 "$mp" 2>/dev/null && sleep 2 && stop_pid "$mp"
 	fi
+	stop_pid "$LOOP_PID"
 	stop_pid "$MAD_PID"
+	stop_pid "$UMAD_PID"
 	stop_pid "$SINK_PID"
 	stop_pid "$NSD_PID"
 	[ "${E2E_VERBOSE:-0}" = 1 ] && show_logs
@@ -120,7 +150,9 @@ trap 'exit 130' INT TERM
 
 SMTPD_PORT=$(port) SINK_PORT=$(port) MILTER_PORT=$(port) DNS_PORT=$(port udp)
 MTA_PORT=$SMTPD_PORT
-ORIG_PORT=$(port) SASL_PORT=$(port)
+ORIG_PORT=$(port) SASL_PORT=$(port) UNIX_PORT=$(port)
+OUT_PORT=$ORIG_PORT
+GOOD_CLIENT=(--xclient-addr "$GOOD_IP") BAD_CLIENT=(--xclient-addr "$BAD_IP")
 SASL_USER=alice@e2e.example SASL_PASS=e2e-secret-$$
 
 # ---------------------------------------------------------------- keys, zone
@@ -218,9 +250,8 @@ else
 fi
 # served with the UserID-owned keys: a reload (as UserID by then) must
 # be able to read them again
-"$MAILAUTHD" -f -c "$D/mailauthd-userid.conf" >"$D/mailauthd.log" 2>&1 &
-MAD_PID=$!
-wait_tcp "$MILTER_PORT" || die "mailauthd did not listen on $MILTER_PORT"
+MAD_CONF=$D/mailauthd-userid.conf
+mad_start || die "mailauthd did not listen on $MILTER_PORT"
 
 # ---------------------------------------------------------------- sink
 mkdir -p "$SINKDIR"
@@ -325,6 +356,8 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 127.0.0.1:$ORIG_PORT inet n - n - - smtpd
   -o milter_macro_daemon_name=ORIGINATING
+127.0.0.1:$UNIX_PORT inet n - n - - smtpd
+  -o smtpd_milters=unix:$UDIR/mailauthd.sock
 EOF
 [ "$SASL" = yes ] && cat >>"$ETC/master.cf" <<EOF
 127.0.0.1:$SASL_PORT inet n - n - - smtpd
@@ -336,21 +369,40 @@ timeout 60 postfix -c "$ETC" start >"$D/postfix-start.log" 2>&1 ||
 	die "postfix start: $(cat "$D/postfix-start.log")"
 wait_tcp "$SMTPD_PORT" || die "postfix smtpd did not listen on $SMTPD_PORT"
 wait_tcp "$ORIG_PORT" || die "postfix smtpd (ORIGINATING) did not listen on $ORIG_PORT"
+wait_tcp "$UNIX_PORT" || die "postfix smtpd (unix: milter) did not listen on $UNIX_PORT"
 if [ "$SASL" = yes ]; then
 	wait_tcp "$SASL_PORT" || die "postfix smtpd (SASL) did not listen on $SASL_PORT"
 fi
 
 # ---------------------------------------------------------------- helpers
-# held NAME - whether e2e-NAME is in the hold queue (bounded wait)
+# held NAME - the queue id of e2e-NAME in the hold queue (bounded wait)
 held() {
+	local f
 	for _ in $(seq 1 $((WAIT * 2))); do
-		if find "$SPOOL/hold" -type f 2>/dev/null | grep -q . &&
-		   grep -l -s -r "e2e-$1" "$SPOOL/hold" >/dev/null; then
-			return 0
-		fi
+		f=$(grep -l -s -r "Subject: e2e-$1" "$SPOOL/hold" | head -n 1)
+		[ -n "$f" ] && { echo "${f##*/}"; return 0; }
 		sleep 0.5
 	done
 	return 1
+}
+
+# mta_queued PREFIX - print the queue files holding e2e-PREFIX...; fails
+# when there are none
+mta_queued() {
+	local q
+	q=$(grep -l -s -r "Subject: e2e-$1" "$SPOOL"/{maildrop,incoming,active,deferred,hold}) || return 1
+	echo "$q" | sed "s|^$SPOOL/||" | tr '\n' ' '
+}
+
+# mta_queue_left - the queue ids postqueue -p lists, but the quarantined
+# message's ($qid, in the hold queue: "!")
+mta_queue_left() {
+	local out
+	if ! out=$(timeout $WAIT postqueue -c "$ETC" -p 2>&1); then
+		echo "postqueue -p failed: $out"
+		return
+	fi
+	echo "$out" | awk -v q="$qid!" '/^[0-9A-F]+[*!]?[ \t]/ && $1 != q { printf "%s ", $1 }'
 }
 
 # ---------------------------------------------------------------- cases
@@ -391,14 +443,15 @@ case "$REPLY_TEXT" in
 esac
 
 # (c) quarantine: p=quarantine failure lands in the hold queue
+qid=
 mkmsg quar --from alice@quar.example
 send --from bounce@quar.example --to user@rcpt.example --file "$D/msg/quar.eml" \
 	--xclient-addr $BAD_IP --helo mail.forger.invalid
 if [ "${REPLY_TEXT%% *}" != 250 ]; then
 	fail quarantine "not accepted: $REPLY_TEXT"
-elif ! held quar; then
+elif ! qid=$(held quar); then
 	fail quarantine "not in the hold queue ($SPOOL/hold) within ${WAIT}s"
-elif grep -l -s "^Subject: e2e-quar" "$SINKDIR"/* >/dev/null; then
+elif [ "$(copies quar)" != 0 ]; then
 	fail quarantine "held but also delivered"
 else
 	pass quarantine
@@ -456,6 +509,72 @@ elif ! our_ar "$f" | grep -qi "dkim=pass" || our_ar "$g" | grep -qi "dkim=pass";
 else
 	pass two-per-connection
 fi
+
+# (f2) many messages on one connection
+e2e_many_per_connection 51
+
+# (f3) the TCP socket without the Nagle stall: Postfix's milter client
+# sets no TCP_NODELAY and writes a macro packet, then its command; a
+# milter that delays its ACK of the first makes Nagle hold the second
+# for the delayed-ACK timer (40 ms), several times a message.
+# mailauthd on inet: (the MTA port) against a second mailauthd,
+# the same configuration on unix: (UNIX_PORT; its own PidFile and
+# history, group postfix for the socket's mode 0660), connections
+# interleaved, each one signed message: the inet median may be at most
+# TIME_SLACK_MS above the unix one.
+TIME_N=20 TIME_SLACK_MS=20
+mkdir -p "$UDIR"
+sed -e "s|^Socket .*|Socket unix:$UDIR/mailauthd.sock|" \
+	-e "s|^PidFile .*|PidFile $UDIR/mailauthd.pid|" \
+	-e "s|^UserID .*|UserID nobody:postfix|" \
+	-e "s|$D/history/|$D/history-unix/|" "$MAD_CONF" >"$D/mailauthd-unix.conf"
+"$MAILAUTHD" -f -c "$D/mailauthd-unix.conf" >>"$D/mailauthd-unix.log" 2>&1 &
+UMAD_PID=$!
+mkmsg timed --from alice@pass.example "${PASS_SIGN[@]}"
+# timed_send PORT - send e2e-timed to PORT; TIMED: the seconds the
+# connection took; fails unless accepted
+timed_send() {
+	sendp "$1" --from bounce@pass.example --to user@rcpt.example --file "$D/msg/timed.eml" \
+		"${GOOD_CLIENT[@]}" --helo mail.pass.example --time
+	TIMED=${REPLY_TEXT##*time }
+	[ "${REPLY_TEXT%% *}" = 250 ] && [ "$TIMED" != "$REPLY_TEXT" ]
+}
+# median - of the numbers on standard input, in milliseconds
+median() {
+	sort -g | awk '{ v[NR] = $1 }
+		END { printf "%.1f", 1000 * (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+why='' t_inet=() t_unix=()
+# it serves once it logs "starting" (socket chowned, privileges dropped)
+if ! wait_log "$D/mailauthd-unix.log" "starting mailauthd" "$UMAD_PID"; then
+	why="mailauthd on unix: did not start: $(tail -n 3 "$D/mailauthd-unix.log")"
+fi
+# the first of each: smtpd processes, DNS caches; not timed
+for p in "$MTA_PORT" "$UNIX_PORT"; do
+	[ -n "$why" ] || timed_send "$p" || why="port $p: $REPLY_TEXT"
+done
+for _ in $(seq 1 $TIME_N); do
+	[ -n "$why" ] && break
+	timed_send "$MTA_PORT" || { why="inet: $REPLY_TEXT"; break; }
+	t_inet+=("$TIMED")
+	timed_send "$UNIX_PORT" || { why="unix: $REPLY_TEXT"; break; }
+	t_unix+=("$TIMED")
+done
+if ! mad_stop "$UMAD_PID" "$D/mailauthd-unix.log" && [ -z "$why" ]; then
+	why="mailauthd on unix: $MAD_WHY"
+fi
+UMAD_PID=
+if [ -z "$why" ]; then
+	m_inet=$(printf '%s\n' "${t_inet[@]}" | median)
+	m_unix=$(printf '%s\n' "${t_unix[@]}" | median)
+	medians="median of $TIME_N: inet $m_inet ms, unix $m_unix ms"
+	if awk -v i="$m_inet" -v u="$m_unix" -v s=$TIME_SLACK_MS 'BEGIN { exit !(i - u <= s) }'; then
+		pass "inet-not-slower-than-unix ($medians)"
+	else
+		why="$medians: more than $TIME_SLACK_MS ms apart (Nagle and delayed ACK?)"
+	fi
+fi
+if [ -n "$why" ]; then fail inet-not-slower-than-unix "$why"; fi
 
 # ---------------------------------------------------------------- signing
 # delivered copies are verified (sign_tool.py, $VDNS) against the test
@@ -610,6 +729,15 @@ else
 		fi
 	fi
 fi
+
+# ---------------------------------------------------------------- default action
+# (r)-(u) mailauthd stopped, started again, and stopped and started
+# while a loop sends: milter_default_action = tempfail makes Postfix
+# answer 4xx while it is away
+e2e_stopped_tempfails
+e2e_stopped_retry
+e2e_restart_mid_stream
+e2e_queue_drained
 
 # (g) milter protocol edge cases, straight to mailauthd (no Postfix)
 while read -r verdict name why; do

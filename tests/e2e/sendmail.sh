@@ -172,6 +172,8 @@ missing=$(ldd "$SMBIN" 2>/dev/null | awk '/not found/ { print $1 }' | tr '\n' ' 
 [ -z "$missing" ] || skip "libraries sendmail needs are not installed: $missing"
 
 MTA_PORT=$(port) MSA_PORT=$(port) SINK_PORT=$(port) MILTER_PORT=$(port) DNS_PORT=$(port udp)
+OUT_PORT=$MSA_PORT
+GOOD_CLIENT=(--source "$GOOD_IP") BAD_CLIENT=(--source "$BAD_IP")
 
 # ---------------------------------------------------------------- keys, zone
 mkdir -p "$D/keys" "$D/dns" "$D/msg" "$D/opendkim"
@@ -219,18 +221,13 @@ SigningTable refile:$D/opendkim/SigningTable
 SigningDaemons MSA
 ReportHistory no
 EOF
-if out=$("$MAILAUTHD" -n -c "$D/mailauthd.conf" 2>&1); then
+MAD_CONF=$D/mailauthd.conf
+if out=$("$MAILAUTHD" -n -c "$MAD_CONF" 2>&1); then
 	pass config-check
 else
 	fail config-check "mailauthd -n: $out"
 fi
 
-# mad_start - start mailauthd (MAD_PID), its log appended to
-mad_start() {
-	"$MAILAUTHD" -f -c "$D/mailauthd.conf" >>"$D/mailauthd.log" 2>&1 &
-	MAD_PID=$!
-	wait_tcp "$MILTER_PORT"
-}
 mad_start || die "mailauthd did not listen on $MILTER_PORT"
 
 # ---------------------------------------------------------------- sink
@@ -358,58 +355,20 @@ held() {
 	return 1
 }
 
-# copies NAME - how many copies of e2e-NAME the sink holds
-copies() { grep -l -s "^Subject: e2e-$1\$" "$SINKDIR"/* | wc -l; }
-
-# is_4xx, is_5xx REPLY
-is_4xx() { case "$1" in 4[0-9][0-9]" "*) return 0 ;; esac; return 1; }
-is_5xx() { case "$1" in 5[0-9][0-9]" "*) return 0 ;; esac; return 1; }
-
-# sink_scan - one line per complete copy in the sink: "SUBJECT<TAB>N<TAB>
-# AR", N the number of A-R fields of ours, AR those fields unfolded and
-# joined by " | " (one awk over every copy: many messages, few processes)
-sink_scan() {
-	awk -v id="$(echo "$AUTHSERV" | tr '[:upper:]' '[:lower:]')" '
-		function fin() {
-			if (cur != "" && index(tolower(cur), "authentication-results:") == 1) {
-				v = tolower(substr(cur, 24)); sub(/^[ \t]*/, "", v)
-				if (index(v, id) == 1 && substr(v, length(id) + 1) ~ /^[ \t]*;/) {
-					n++; ar = ar (ar == "" ? "" : " | ") cur
-				}
-			}
-			cur = ""
-		}
-		function out() { if (subj != "" && body) print subj "\t" n "\t" ar }
-		FNR == 1 { if (NR > 1) { fin(); out() }
-			   hdr = 1; subj = ""; n = 0; ar = ""; cur = ""; body = 0 }
-		{ sub(/\r$/, "") }
-		hdr && /^$/ { fin(); hdr = 0; next }
-		hdr && /^[ \t]/ { if (cur != "") cur = cur " " $0; next }
-		hdr { fin(); cur = $0; if ($0 ~ /^Subject: /) subj = substr($0, 10); next }
-		/^mailauthd e2e/ { body = 1 }
-		END { if (NR > 0) { fin(); out() } }
-	' "$SINKDIR"/* 2>/dev/null
+# mta_queued PREFIX - print the queue files holding e2e-PREFIX...; fails
+# when there are none
+mta_queued() {
+	local q
+	q=$(grep -l -s -E "^H\?\?Subject: e2e-$1" "$QDIR"/*) || return 1
+	echo "$q" | sed "s|^$QDIR/||" | tr '\n' ' '
 }
 
-# sink_wait SUBJECT... - until the sink holds every one (bounded); then
-# SINK_AR[SUBJECT], SINK_N[SUBJECT] and SINK_COPIES[SUBJECT] describe them
-declare -A SINK_AR SINK_N SINK_COPIES
-sink_wait() {
-	local subj n ar missing
-	for _ in $(seq 1 $((WAIT * 2))); do
-		SINK_AR=() SINK_N=() SINK_COPIES=()
-		while IFS=$'\t' read -r subj n ar; do
-			SINK_COPIES[$subj]=$((${SINK_COPIES[$subj]:-0} + 1))
-			SINK_N[$subj]=$n SINK_AR[$subj]=$ar
-		done < <(sink_scan)
-		missing=
-		for subj in "$@"; do
-			[ -n "${SINK_COPIES[$subj]:-}" ] || { missing=$subj; break; }
-		done
-		[ -z "$missing" ] && return 0
-		sleep 0.5
+# mta_queue_left - the queue files but the quarantined message's ($qid)
+mta_queue_left() {
+	local f
+	for f in "$QDIR"/*; do
+		case "${f##*/}" in hf* | "df$qid" | "*") ;; *) printf '%s ' "${f##*/}" ;; esac
 	done
-	return 1
 }
 
 # ---------------------------------------------------------------- inbound
@@ -504,61 +463,8 @@ else
 	pass internal
 fi
 
-# (f) many messages on one connection, in turn: signed (dkim=pass,
-# delivered), tampered with a failing envelope domain (550 5.7.1),
-# unsigned with an aligned SPF pass (dkim not pass, delivered)
-MANY=51
-SIGN="--sign $D/keys/e2e.key --domain pass.example --selector $SELECTOR"
-for i in $(seq 1 $MANY); do
-	case $((i % 3)) in
-	1) echo "many$i --from alice@pass.example $SIGN" ;;
-	2) echo "many$i --from alice@pass.example $SIGN --tamper" ;;
-	0) echo "many$i --from alice@pass.example" ;;
-	esac
-done | mkmsgs
-many_args=()
-for i in $(seq 1 $MANY); do
-	mfrom=bounce@pass.example
-	[ $((i % 3)) = 2 ] && mfrom=bounce@bad.example
-	if [ "$i" = 1 ]; then
-		many_args=(--from "$mfrom" --file "$D/msg/many$i.eml")
-	else
-		many_args+=(--more "$mfrom" "$D/msg/many$i.eml")
-	fi
-done
-send "${many_args[@]}" --to user@rcpt.example --source $GOOD_IP --helo mail.pass.example
-echo "$REPLY_TEXT" >"$D/many.replies"
-mapfile -t replies <"$D/many.replies"
-why='' want=()
-if [ ${#replies[@]} != $MANY ]; then
-	why="want $MANY replies, got ${#replies[@]}: $(tail -n 2 "$D/many.replies" | tr '\n' '|')"
-fi
-for i in $(seq 1 $MANY); do
-	[ -n "$why" ] && break
-	r=${replies[$((i - 1))]}
-	case $((i % 3)):$r in
-	1:"250 "* | 0:"250 "*) want+=("e2e-many$i") ;;
-	2:"550 5.7.1"*) ;;
-	*) why="message $i: unexpected reply '$r'" ;;
-	esac
-done
-if [ -z "$why" ] && ! sink_wait "${want[@]}"; then
-	why="not all ${#want[@]} accepted messages delivered within ${WAIT}s"
-fi
-for m in "${want[@]}"; do
-	[ -n "$why" ] && break
-	i=${m#e2e-many} ar=${SINK_AR[$m]}
-	if [ "${SINK_N[$m]}" != 1 ] || [ "${SINK_COPIES[$m]}" != 1 ]; then
-		why="message $i: want one copy with one A-R of ours, got ${SINK_COPIES[$m]} with: $ar"
-	elif [[ "$ar" != *spf=pass* || "$ar" != *dmarc=pass* ]]; then
-		why="message $i: want spf=pass dmarc=pass: $ar"
-	elif [ $((i % 3)) = 1 ] && [[ "$ar" != *dkim=pass* ]]; then
-		why="message $i (signed): no dkim=pass: $ar"
-	elif [ $((i % 3)) = 0 ] && [[ "$ar" == *dkim=pass* ]]; then
-		why="message $i (unsigned): dkim=pass, another message's result: $ar"
-	fi
-done
-if [ -n "$why" ]; then fail many-per-connection "$why"; else pass many-per-connection; fi
+# (f) many messages on one connection
+e2e_many_per_connection 51
 
 # ---------------------------------------------------------------- signing
 # (g) internal client on the MTA port
@@ -591,177 +497,12 @@ send --from bounce@out.example --to user@rcpt.example --file "$D/msg/sigext.eml"
 unsigned external-not-signed sigext judged
 
 # ---------------------------------------------------------------- default action
-# (k) mailauthd stopped: F=T makes Sendmail answer 4xx, accept nothing;
-# the client keeps the mail and, once mailauthd is back, sends it again
-mad_term
-rc_down=$MAD_RC
-mkmsg downpass --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR
-mkmsg downforged --from alice@pass.example
-mkmsg downsig --from alice@out.example
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/downpass.eml" \
-	--source $GOOD_IP --helo mail.pass.example
-r1=$REPLY_TEXT
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/downforged.eml" \
-	--source $BAD_IP --helo mail.forger.invalid
-r2=$REPLY_TEXT
-sendp "$MSA_PORT" --from bounce@out.example --to user@rcpt.example --file "$D/msg/downsig.eml" \
-	--source $BAD_IP --helo mail.out.example
-r3=$REPLY_TEXT
-sleep 1
-if [ "$rc_down" != 0 ]; then
-	fail stopped-tempfails "mailauthd did not stop cleanly on SIGTERM: $rc_down"
-elif ! is_4xx "$r1" || ! is_4xx "$r2" || ! is_4xx "$r3"; then
-	fail stopped-tempfails "want 4xx three times, got: [$r1] [$r2] [$r3]"
-elif [ "$(copies downpass)" != 0 ] || [ "$(copies downforged)" != 0 ] || [ "$(copies downsig)" != 0 ]; then
-	fail stopped-tempfails "delivered although temp-failed"
-elif grep -l -s -E "^H\?\?Subject: e2e-down" "$QDIR"/* >/dev/null; then
-	fail stopped-tempfails "temp-failed but queued: $(cd "$QDIR" && echo *)"
-else
-	pass stopped-tempfails
-fi
-
-# (l) mailauthd back: the client's retries get their verdicts
-mad_start || die "mailauthd did not listen on $MILTER_PORT after a restart"
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/downpass.eml" \
-	--source $GOOD_IP --helo mail.pass.example
-r1=$REPLY_TEXT
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/downforged.eml" \
-	--source $BAD_IP --helo mail.forger.invalid
-r2=$REPLY_TEXT
-sendp "$MSA_PORT" --from bounce@out.example --to user@rcpt.example --file "$D/msg/downsig.eml" \
-	--source $BAD_IP --helo mail.out.example
-r3=$REPLY_TEXT
-# shellcheck disable=SC2086 # $VDNS: two words
-if [ "${r1%% *}" != 250 ] || [ "${r3%% *}" != 250 ]; then
-	fail stopped-retry "retries not accepted: [$r1] [$r3]"
-elif [ "${r2#550 5.7.1}" = "$r2" ]; then
-	fail stopped-retry "forged retry: want 550 5.7.1, got: $r2"
-elif ! f=$(delivered downpass) || ! g=$(delivered downsig); then
-	fail stopped-retry "accepted retries not delivered within ${WAIT}s"
-elif ! our_ar "$f" | grep -qi "dmarc=pass"; then
-	fail stopped-retry "retry delivered without its verdict: $(our_ar "$f")"
-elif ! out=$($PY "$STOOL" verify "$g" $VDNS --want-d out.example --count 1 2>&1); then
-	fail stopped-retry "outbound retry not signed: $(echo "$out" | tr '\n' '|')"
-elif ! { sleep 1; [ "$(copies downpass)" = 1 ] && [ "$(copies downsig)" = 1 ]; }; then
-	fail stopped-retry "want one copy each, got $(copies downpass) and $(copies downsig)"
-else
-	pass stopped-retry
-fi
-
-# (m) mailauthd stopped and started while a loop sends, per connection,
-# a signed message (250, dkim=pass) and a forged one (550 5.7.1). Every
-# reply must be that verdict or a 4xx; the 4xx ones are sent again
-# afterwards and must then get it; no accepted message may go missing.
-LOOP_N=24
-mkdir -p "$D/loop"
-for i in $(seq 1 $LOOP_N); do
-	echo "loop$i-a --from alice@pass.example $SIGN"
-	echo "loop$i-b --from alice@pass.example $SIGN --tamper"
-done | mkmsgs
-# loop_send - the loop; $D/loop/I holds connection I's replies
-loop_send() {
-	local i
-	for i in $(seq 1 $LOOP_N); do
-		sendp "$MTA_PORT" --from bounce@pass.example --file "$D/msg/loop$i-a.eml" \
-			--from2 bounce@bad.example --file2 "$D/msg/loop$i-b.eml" \
-			--to user@rcpt.example --source $GOOD_IP --helo mail.pass.example --pause 0.5
-		echo "$REPLY_TEXT" >"$D/loop/$i.tmp" && mv "$D/loop/$i.tmp" "$D/loop/$i"
-		sleep 0.1
-	done
-}
-# loop_done N - until the loop has finished N connections (bounded)
-loop_done() {
-	for _ in $(seq 1 $((WAIT * 5))); do
-		[ -f "$D/loop/$1" ] && return 0
-		kill -0 "$LOOP_PID" 2>/dev/null || return 1
-		sleep 0.2
-	done
-	return 1
-}
-loop_send &
-LOOP_PID=$!
-why=
-loop_done 4 || why="the loop did not get going: $(cat "$D/loop/"* 2>/dev/null | tr '\n' '|')"
-sleep 0.3			# most likely between the messages of connection 5
-mad_term
-stop_at=0			# connections finished when it stopped
-for f in "$D/loop"/[0-9]*; do [ -f "$f" ] && stop_at=$((stop_at + 1)); done
-if [ -z "$why" ] && [ "$MAD_RC" != 0 ]; then why="mailauthd stopped mid-stream with status $MAD_RC"; fi
-# stay down for two connections of the loop, then come back
-loop_done $((stop_at + 2)) || true
-mad_start || die "mailauthd did not listen on $MILTER_PORT after a restart"
-for _ in $(seq 1 $((WAIT * 5))); do
-	kill -0 "$LOOP_PID" 2>/dev/null || break
-	sleep 0.2
-done
-if kill -0 "$LOOP_PID" 2>/dev/null; then
-	stop_pid "$LOOP_PID"
-	[ -z "$why" ] && why="the loop did not end within ${WAIT}s"
-fi
-LOOP_PID=
-n4=0 nafter=0 want=()		# temp-failed; accepted after the first 4xx
-for i in $(seq 1 $LOOP_N); do
-	[ -n "$why" ] && break
-	ra=$(sed -n 1p "$D/loop/$i" 2>/dev/null) rb=$(sed -n 2p "$D/loop/$i" 2>/dev/null)
-	# signed: 250, or 4xx (or not sent after a 4xx that closed the
-	# connection) and 250 when the client sends it again
-	if is_4xx "$ra" || [ -z "$ra" ]; then
-		n4=$((n4 + 1))
-		send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/loop$i-a.eml" \
-			--source $GOOD_IP --helo mail.pass.example
-		ra=$REPLY_TEXT
-	elif [ $n4 -gt 0 ]; then
-		nafter=$((nafter + 1))
-	fi
-	if [ "${ra%% *}" != 250 ]; then why="connection $i, signed message: got '$ra'"; break; fi
-	want+=("e2e-loop$i-a")
-	# forged: 550 5.7.1 from mailauthd, or 4xx and then 550 on a retry
-	if is_4xx "$rb" || [ -z "$rb" ]; then
-		n4=$((n4 + 1))
-		send --from bounce@bad.example --to user@rcpt.example --file "$D/msg/loop$i-b.eml" \
-			--source $GOOD_IP --helo mail.pass.example
-		rb=$REPLY_TEXT
-	fi
-	if [ "${rb#550 5.7.1}" = "$rb" ]; then why="connection $i, forged message: want 550 5.7.1, got '$rb'"; break; fi
-done
-# every accepted message delivered once, with its verdict
-if [ -z "$why" ] && ! sink_wait "${want[@]}"; then
-	why="accepted messages missing from the sink after ${WAIT}s"
-fi
-for m in "${want[@]}"; do
-	[ -n "$why" ] && break
-	if [ "${SINK_COPIES[$m]}" != 1 ]; then
-		why="$m: ${SINK_COPIES[$m]} copies delivered"
-	elif [ "${SINK_N[$m]}" != 1 ] || [[ "${SINK_AR[$m]}" != *dkim=pass* ]]; then
-		why="$m delivered without its verdict: ${SINK_AR[$m]}"
-	fi
-done
-if [ -z "$why" ] && [ $n4 = 0 ]; then why="no connection saw mailauthd down (nothing temp-failed)"; fi
-if [ -z "$why" ] && [ $nafter = 0 ]; then why="no connection accepted after the restart"; fi
-if [ -z "$why" ] && ! mad_log_clean; then
-	why="sanitizer report: $(grep -m 3 -E "Sanitizer|runtime error:" "$D/mailauthd.log")"
-fi
-if [ -n "$why" ]; then
-	fail restart-mid-stream "$why"
-else
-	pass restart-mid-stream
-fi
-
-# (n) nothing stuck in Sendmail's queue but the quarantined message
-left=
-for _ in $(seq 1 $((WAIT * 2))); do
-	left=
-	for f in "$QDIR"/*; do
-		case "${f##*/}" in hf* | "df$qid" | "*") ;; *) left="$left ${f##*/}" ;; esac
-	done
-	[ -z "$left" ] && break
-	sleep 0.5
-done
-if [ -n "$left" ]; then
-	fail queue-drained "left in $QDIR:$left"
-else
-	pass queue-drained
-fi
+# (k)-(n) mailauthd stopped, started again, and stopped and started
+# while a loop sends: F=T makes Sendmail answer 4xx while it is away
+e2e_stopped_tempfails
+e2e_stopped_retry
+e2e_restart_mid_stream
+e2e_queue_drained
 
 # mailauthd must have survived everything, stop cleanly on SIGTERM and
 # (under the sanitizers) report nothing
