@@ -48,7 +48,8 @@
  * LIMITS
  *	MA_DNS_TIMEOUT_DEFAULT_MS per query unless configured;
  *	MA_LIMIT_DNS_CNAME_HOPS CNAMEs followed out of local data;
- *	MA_LIMIT_DNS_RRS RRs taken from one answer (the rest is ignored);
+ *	MA_LIMIT_DNS_RRS RRs in one answer (more: SERVFAIL, never a cut
+ *	RRset, which could hide the one record that matters);
  *	MA_LIMIT_DNS_TXT_BYTES per TXT RRset (more: SERVFAIL); names as
  *	ma_dns_name_check() (RFC 1035 2.3.4).
  * DIAGNOSTICS
@@ -557,14 +558,14 @@ fill_rrs(struct ma_arena *arena, size_t n, char *const *data, const int *len,
 	return (MA_OK);
 }
 
-/* count_rrs - RRs of a libunbound result, at most MA_LIMIT_DNS_RRS */
+/* count_rrs - RRs of a libunbound result; MA_LIMIT_DNS_RRS + 1: too many */
 static size_t
 count_rrs(const struct ub_result *res)
 {
 	size_t	n;
 
 	for (n = 0; res->havedata && res->data != NULL &&
-	     n < MA_LIMIT_DNS_RRS && res->data[n] != NULL; n++)
+	     n <= MA_LIMIT_DNS_RRS && res->data[n] != NULL; n++)
 		;
 	return (n);
 }
@@ -590,6 +591,10 @@ convert(struct ma_arena *arena, int err, struct ub_result *res,
 	}
 	if (res->rcode != 0) {
 		fail_answer(ans, b, MA_DNS_SERVFAIL, rcode_why(res->rcode));
+		return (MA_OK);
+	}
+	if (count_rrs(res) > MA_LIMIT_DNS_RRS) {
+		fail_answer(ans, b, MA_DNS_SERVFAIL, "answer over the RR limit");
 		return (MA_OK);
 	}
 	return (fill_rrs(arena, count_rrs(res), res->data, res->len, ans, b));

@@ -45,7 +45,7 @@
 #define MA_DNS_TIMEOUT_DEFAULT_MS	5000
 #define MA_LIMIT_DNS_QUERIES		64	/* per message, default budget */
 #define MA_LIMIT_DNS_TXT_BYTES		(16 * 1024) /* one TXT RRset */
-#define MA_LIMIT_DNS_RRS		64	/* RRs taken from one answer */
+#define MA_LIMIT_DNS_RRS		512	/* RRs in one answer; more: SERVFAIL */
 #define MA_LIMIT_DNS_CNAME_HOPS	8	/* ours: CNAMEs chased out of local data */
 #define MA_DNS_CACHE_TTL_MAX		3600	/* seconds an answer is kept at most */
 #define MA_DNS_CACHE_ENTRY_BYTES	MA_LIMIT_DNS_TXT_BYTES /* rdata kept per entry */
