@@ -537,8 +537,12 @@ one_message(struct mta_conn *c, const struct source *s)
 	}
 	if (!is_final(&r) && mta_data(c, im, 1, &r) < 0)
 		return (-1);
-	if (!is_final(&r) && opt.gap_ms > 0)
+	/* the client's think time: what an MTA has sent by then is sent */
+	if (!is_final(&r) && opt.gap_ms > 0) {
+		if (mta_flush(c) < 0)
+			return (-1);
 		pause_ms(opt.gap_ms);
+	}
 	t0 = now_us();
 	if (!is_final(&r) && send_content(c, s, im, &r) < 0)
 		return (-1);

@@ -103,6 +103,7 @@
 #define C_EOH		'N'
 #define C_OPTNEG	'O'
 #define C_QUIT		'Q'
+#define C_QUIT_NC	'K'
 #define C_RCPT		'R'
 #define C_DATA		'T'
 
@@ -863,6 +864,13 @@ mta_eom(struct mta_conn *c, const struct mta_macro *m, size_t nm,
 	return (step(c, C_EOM, MTA_M_EOM, m, nm, 0, 0, NULL, 0, r));
 }
 
+/* mta_flush - write out the no-reply commands buffered so far */
+int
+mta_flush(struct mta_conn *c)
+{
+	return (flush(c));
+}
+
 /* mta_abort - SMFIC_ABORT (no reply), flushed */
 int
 mta_abort(struct mta_conn *c)
@@ -879,4 +887,20 @@ mta_quit(struct mta_conn *c)
 	if (pkt_begin(c, C_QUIT, 0) < 0)
 		return (-1);
 	return (flush(c));
+}
+
+/* mta_quit_nc - SMFIC_QUIT_NC (no reply), flushed */
+int
+mta_quit_nc(struct mta_conn *c)
+{
+	if (pkt_begin(c, C_QUIT_NC, 0) < 0)
+		return (-1);
+	return (flush(c));
+}
+
+/* mta_fd - the socket */
+int
+mta_fd(const struct mta_conn *c)
+{
+	return (c->fd);
 }

@@ -113,7 +113,15 @@ extern int mta_body(struct mta_conn *c, const char *p, size_t len,
 		    struct mta_reply *r);
 extern int mta_eom(struct mta_conn *c, const struct mta_macro *m, size_t nm,
 		   struct mta_reply *r);
+/* mta_flush - send the no-reply commands buffered so far (as an MTA
+ * does at each SMTP stage); -1 on a write error */
+extern int mta_flush(struct mta_conn *c);
 extern int mta_abort(struct mta_conn *c);
 extern int mta_quit(struct mta_conn *c);
+/* mta_quit_nc - SMFIC_QUIT_NC: end the session, keep the connection
+ * (a new CONNECT follows) */
+extern int mta_quit_nc(struct mta_conn *c);
+/* mta_fd - the socket, for tests writing raw bytes (mta_flush first) */
+extern int mta_fd(const struct mta_conn *c);
 
 #endif
