@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <syslog.h>
@@ -554,6 +555,28 @@ serve(void)
 	return (milter_rc);
 }
 
+/*
+ * raise_nofile - one descriptor per milter connection: the soft limit
+ * (Debian: 1024) would cap connections far below the server's thread
+ * limit, so raise it towards MA_MPROTO_CONNS_MAX plus a margin, as far
+ * as the hard limit allows.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t	want = MA_MPROTO_CONNS_MAX + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+	    rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		ma_log(MA_LOG_WARN, "open files limited to %lu: at most about "
+		       "%lu milter connections at once", (unsigned long)
+		       rl.rlim_cur, (unsigned long) rl.rlim_cur - 64);
+}
+
 /* main - start, serve, stop */
 int
 main(int argc, char **argv)
@@ -593,6 +616,7 @@ main(int argc, char **argv)
 		detach();
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	/* before any thread exists (resolver, history writer): every thread
 	 * inherits the mask, so only the main thread takes these signals */
 	{

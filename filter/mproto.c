@@ -97,7 +97,8 @@
 #define MA_MPROTO_TIMEOUT_S	7210		/* idle MTA, as libmilter */
 #define MA_MPROTO_SPARE		4		/* threads waiting in accept */
 #define MA_MPROTO_IDLE_MAX	64		/* more idle ones end */
-#define MA_MPROTO_THREADS_MAX	2048		/* connections at once */
+#define MA_MPROTO_THREADS_MAX	MA_MPROTO_CONNS_MAX	/* mproto.h */
+#define MA_MPROTO_WARN_EVERY_S	10		/* accept() trouble, logged */
 #define MA_MPROTO_STOP_WAIT_S	30		/* messages in flight at stop */
 #define MA_MPROTO_BACKLOG	256
 
@@ -117,6 +118,8 @@ struct ma_mserver {
 	unsigned idle;			/* waiting in accept() */
 	int	stopping;
 	struct ma_mconn *conns;		/* being served */
+	time_t	accept_warned;		/* accept_trouble() */
+	unsigned long accept_errors;
 };
 
 struct ma_mconn {
@@ -940,6 +943,26 @@ conn_free(struct ma_mconn *c)
 	free(c);
 }
 
+/*
+ * accept_trouble - log an accept() failure (out of descriptors or
+ * memory) at most once per MA_MPROTO_WARN_EVERY_S, with the count of
+ * the ones not logged; caller holds s->mu
+ */
+static void
+accept_trouble(struct ma_mserver *s, int e)
+{
+	time_t	now = time(NULL);
+
+	s->accept_errors++;
+	if (now - s->accept_warned < MA_MPROTO_WARN_EVERY_S)
+		return;
+	ma_log(MA_LOG_WARN, "milter: accept: %s (%lu times since the last "
+	       "warning; connections wait in the backlog)", strerror(e),
+	       s->accept_errors);
+	s->accept_warned = now;
+	s->accept_errors = 0;
+}
+
 /* worker - accept a connection, serve it, again; end when not needed */
 static void *
 worker(void *arg)
@@ -961,8 +984,7 @@ worker(void *arg)
 				break;
 			if (e == EMFILE || e == ENFILE || e == ENOBUFS ||
 			    e == ENOMEM) {
-				ma_log(MA_LOG_WARN, "milter: accept: %s",
-				       strerror(e));
+				accept_trouble(s, e);
 				pthread_mutex_unlock(&s->mu);
 				(void) nanosleep(&(struct timespec){0,
 				    100000000L}, NULL);

@@ -28,6 +28,9 @@
 struct ma_mserver;
 struct ma_mconn;
 
+/* Connections served at once (one thread and one descriptor each). */
+#define MA_MPROTO_CONNS_MAX	2048
+
 /* What a handler answers to one step. */
 enum ma_mreply {
 	MA_MR_CONTINUE,		/* go on */

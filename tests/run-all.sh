@@ -16,6 +16,8 @@
 #	   is not installed (it conflicts with postfix): sendmail.sh fetches
 #	   sendmail-bin with apt-get download into /var/cache/mailauthd-tests
 #	   and runs it from a private directory;
+#	5b. tests/soak.sh build-asan SOAK_COUNT (100000): mixed milter
+#	   traffic under LeakSanitizer, RSS after warm-up and at the end;
 #	6. tests/fuzz/run.sh: every libFuzzer target for FUZZ_SECONDS (20)
 #	   under ASan+UBSan, executions and crashes printed per target;
 #	then prints the counts of each layer and a last line
@@ -23,7 +25,7 @@
 #	nothing failed.
 # ENVIRONMENT
 #	JOBS (make -j; default: number of CPUs), SKIP_DEPS=1 (no apt-get),
-#	SKIP_AUTORECONF=1, SKIP_ASAN=1, SKIP_VALGRIND=1, SKIP_E2E=1, SKIP_FUZZ=1 (for
+#	SKIP_AUTORECONF=1, SKIP_ASAN=1, SKIP_VALGRIND=1, SKIP_E2E=1, SKIP_SOAK=1, SKIP_FUZZ=1 (for
 #	local runs only; CI runs everything), CI=true: a layer that cannot
 #	run is a failure.
 set -u
@@ -39,7 +41,7 @@ postfix nsd swaks python3-dkim python3-spf python3-dnslib libmail-dkim-perl
 libclang-rt-14-dev valgrind openssl sasl2-bin
 libsasl2-modules libsasl2-modules-db libsqlite3-dev libpq-dev zlib1g-dev
 postgresql libxml2-utils libmail-dmarc-perl clang
-m4 sendmail-cf liblockfile1 libwrap0"
+m4 sendmail-cf liblockfile1 libwrap0 miltertest"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -232,6 +234,30 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
 			fi
 		fi
 	done
+fi
+
+# ---------------------------------------------------------------- 5b. soak
+# SOAK_COUNT (100000) messages of mixed verify/sign traffic through the
+# milter protocol into the ASan build, LeakSanitizer on: no wrong
+# replies, RSS flat after warm-up, no leak at SIGTERM (tests/soak.sh;
+# about a minute on a 2-core VM)
+if [ "${SKIP_SOAK:-0}" != 1 ] && [ "${SKIP_ASAN:-0}" != 1 ]; then
+	if [ $ASAN_OK = 1 ]; then
+		log "soak: ${SOAK_COUNT:=100000} messages against build-asan"
+		out=$(timeout 3600 ./tests/soak.sh "$TOP/build-asan" "$SOAK_COUNT" </dev/null 2>&1)
+		rc=$?
+		echo "$out"
+		p=$(echo "$out" | sed -n 's/^soak: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -n 1)
+		f=$(echo "$out" | sed -n 's/^soak: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -n 1)
+		if [ -z "$p" ] || [ -z "$f" ]; then
+			layer "soak build-asan" 0 1
+		else
+			[ $rc -ne 0 ] && [ "$f" = 0 ] && f=1
+			layer "soak build-asan" "$p" "$f"
+		fi
+	else
+		layer "soak build-asan" 0 1
+	fi
 fi
 
 # ---------------------------------------------------------------- 6. fuzz
