@@ -1066,6 +1066,23 @@ ma_mserver_run(struct ma_mserver *s, const struct ma_mhandler *h)
 	return (rc);
 }
 
+int
+ma_mserver_serve_fd(const struct ma_mhandler *h, int fd, int is_tcp)
+{
+	struct ma_mserver s;
+	struct ma_mconn *c;
+
+	memset(&s, 0, sizeof(s));
+	s.fd = -1;
+	s.is_tcp = is_tcp;
+	s.h = h;
+	if ((c = conn_new(&s, fd)) == NULL)
+		return (-1);
+	serve_conn(c);
+	conn_free(c);
+	return (0);
+}
+
 void
 ma_mserver_stop(struct ma_mserver *s)
 {

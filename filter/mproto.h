@@ -89,6 +89,13 @@ int	ma_mserver_run(struct ma_mserver *s, const struct ma_mhandler *h);
 /* ma_mserver_stop - from any thread: stop accepting, wind down */
 void	ma_mserver_stop(struct ma_mserver *s);
 
+/*
+ * ma_mserver_serve_fd - serve one connection on fd in this thread, to
+ * its end (tests and the fuzz target; fd is not closed). 0, or -1 when
+ * out of memory.
+ */
+int	ma_mserver_serve_fd(const struct ma_mhandler *h, int fd, int is_tcp);
+
 /* ma_mserver_close - close the socket (unlink a unix socket), free */
 void	ma_mserver_close(struct ma_mserver **sp);
 

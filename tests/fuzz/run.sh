@@ -20,7 +20,7 @@
 set -u
 
 ALL="fuzz_from fuzz_authres fuzz_dmarc_record fuzz_spf_record fuzz_config
-fuzz_keytable fuzz_zone fuzz_dkim fuzz_engine"
+fuzz_keytable fuzz_zone fuzz_dkim fuzz_engine fuzz_milter"
 
 usage() { echo "usage: $0 SECONDS [TARGET...]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
