@@ -296,6 +296,13 @@ START_TEST(test_prefetch)
 }
 END_TEST
 
+/* key_name - ma_dkim_key_name() on a C string */
+static int
+key_name(const char *sig, char *out, size_t outlen)
+{
+	return (ma_dkim_key_name(sig, strlen(sig), out, outlen));
+}
+
 START_TEST(test_key_name)
 {
 	char	out[64];
@@ -306,19 +313,13 @@ START_TEST(test_key_name)
 					  sizeof(out)), 0);
 	ck_assert_str_eq(out, "sel1._domainkey.Example.COM");
 	/* missing tags, hostile values, too long: no name */
-	ck_assert_int_eq(ma_dkim_key_name("v=1; d=example.com", 18, out,
-					  sizeof(out)), -1);
-	ck_assert_int_eq(ma_dkim_key_name("s=a b; d=example.com", 20, out,
-					  sizeof(out)), -1);
-	ck_assert_int_eq(ma_dkim_key_name("s=a; d=ex\001ample.com", 22, out,
-					  sizeof(out)), -1);
-	ck_assert_int_eq(ma_dkim_key_name("s=; d=example.com", 17, out,
-					  sizeof(out)), -1);
+	ck_assert_int_eq(key_name("v=1; d=example.com", out, sizeof(out)), -1);
+	ck_assert_int_eq(key_name("s=a b; d=example.com", out, sizeof(out)), -1);
+	ck_assert_int_eq(key_name("s=a; d=ex\001ample.com", out, sizeof(out)), -1);
+	ck_assert_int_eq(key_name("s=; d=example.com", out, sizeof(out)), -1);
 	/* "a._domainkey.example.com" is 24 characters and its NUL */
-	ck_assert_int_eq(ma_dkim_key_name("s=a; d=example.com", 18, out, 24),
-			 -1);
-	ck_assert_int_eq(ma_dkim_key_name("s=a; d=example.com", 18, out, 25),
-			 0);
+	ck_assert_int_eq(key_name("s=a; d=example.com", out, 24), -1);
+	ck_assert_int_eq(key_name("s=a; d=example.com", out, 25), 0);
 	ck_assert_str_eq(out, "a._domainkey.example.com");
 	ck_assert_int_eq(ma_dkim_key_name(NULL, 0, out, sizeof(out)), -1);
 }
