@@ -442,6 +442,87 @@ e2e_mailauthd_end() {
 #                       quarantined message (nothing: drained)
 # and stops LOOP_PID in its cleanup.
 
+# e2e_pass_and_forged - cases pass (signed, SPF pass, p=reject: delivered
+# with dkim=pass spf=pass dmarc=pass), forged-badsig and forged-unsigned
+# (SPF fail, p=reject: 550 5.7.1), the client shown by GOOD_CLIENT or
+# BAD_CLIENT
+e2e_pass_and_forged() {
+	local f ar miss want
+	mkmsg pass --from alice@pass.example "${PASS_SIGN[@]}"
+	send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/pass.eml" \
+		"${GOOD_CLIENT[@]}" --helo mail.pass.example
+	if [ "${REPLY_TEXT%% *}" != 250 ]; then
+		fail pass "not accepted: $REPLY_TEXT"
+	elif ! f=$(delivered pass); then
+		fail pass "accepted but not delivered to the sink within ${WAIT}s"
+	else
+		ar=$(our_ar "$f")
+		miss=
+		for want in dkim=pass spf=pass dmarc=pass; do
+			echo "$ar" | grep -qi "$want" || miss="$miss $want"
+		done
+		if [ -z "$ar" ]; then fail pass "no Authentication-Results: $AUTHSERV in the copy"
+		elif [ -n "$miss" ]; then fail pass "A-R lacks$miss: $ar"
+		else pass pass; fi
+	fi
+
+	mkmsg badsig --from alice@pass.example "${PASS_SIGN[@]}" --tamper
+	send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/badsig.eml" \
+		"${BAD_CLIENT[@]}" --helo mail.forger.invalid
+	case "$REPLY_TEXT" in
+	"550 5.7.1"*) pass forged-badsig ;;
+	*) fail forged-badsig "want 550 5.7.1, got: $REPLY_TEXT" ;;
+	esac
+
+	mkmsg unsigned --from alice@pass.example
+	send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/unsigned.eml" \
+		"${BAD_CLIENT[@]}" --helo mail.forger.invalid
+	case "$REPLY_TEXT" in
+	"550 5.7.1"*) pass forged-unsigned ;;
+	*) fail forged-unsigned "want 550 5.7.1, got: $REPLY_TEXT" ;;
+	esac
+}
+
+# e2e_forged_ar_and_internal - cases forged-ar (our authserv-id's A-R
+# fields removed, a foreign one kept, exactly one of ours added) and
+# internal (plain connection from 127.0.0.1: delivered, not judged)
+e2e_forged_ar_and_internal() {
+	local f
+	mkmsg forgedar --from alice@pass.example "${PASS_SIGN[@]}" \
+		--header "Authentication-Results: $AUTHSERV; dkim=pass header.d=forged.example (FORGED-AR)" \
+		--header "Authentication-Results: other.example; spf=pass smtp.mailfrom=x@other.example (FOREIGN-AR)" \
+		--header "Authentication-Results: $AUTHSERV;
+	dmarc=pass header.from=forged.example (FORGED-AR2)"
+	send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/forgedar.eml" \
+		"${GOOD_CLIENT[@]}" --helo mail.pass.example
+	if [ "${REPLY_TEXT%% *}" != 250 ]; then
+		fail forged-ar "not accepted: $REPLY_TEXT"
+	elif ! f=$(delivered forgedar); then
+		fail forged-ar "accepted but not delivered within ${WAIT}s"
+	elif tr_crlf "$f" | grep -q "FORGED-AR"; then
+		fail forged-ar "forged A-R still present"
+	elif ! tr_crlf "$f" | grep -q "FOREIGN-AR"; then
+		fail forged-ar "foreign A-R was removed"
+	elif [ "$(our_ar "$f" | wc -l)" != 1 ]; then
+		fail forged-ar "want exactly one A-R of ours, got: $(our_ar "$f")"
+	else
+		pass forged-ar
+	fi
+
+	mkmsg internal --from alice@pass.example
+	send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/internal.eml" \
+		--helo localhost
+	if [ "${REPLY_TEXT%% *}" != 250 ]; then
+		fail internal "not accepted: $REPLY_TEXT"
+	elif ! f=$(delivered internal); then
+		fail internal "accepted but not delivered within ${WAIT}s"
+	elif [ -n "$(our_ar "$f")" ]; then
+		fail internal "judged anyway: $(our_ar "$f")"
+	else
+		pass internal
+	fi
+}
+
 # e2e_many_per_connection N - case many-per-connection: N messages on one
 # SMTP connection from the authorised client, in turn signed (delivered,
 # dkim=pass), tampered with a failing envelope domain (550 5.7.1) and

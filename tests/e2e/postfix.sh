@@ -406,41 +406,8 @@ mta_queue_left() {
 }
 
 # ---------------------------------------------------------------- cases
-# (a) pass: signed, SPF pass, p=reject domain
-mkmsg pass --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/pass.eml" \
-	--xclient-addr $GOOD_IP --helo mail.pass.example
-if [ "${REPLY_TEXT%% *}" != 250 ]; then
-	fail pass "not accepted: $REPLY_TEXT"
-elif ! f=$(delivered pass); then
-	fail pass "accepted but not delivered to the sink within ${WAIT}s"
-else
-	ar=$(our_ar "$f")
-	miss=
-	for want in dkim=pass spf=pass dmarc=pass; do
-		echo "$ar" | grep -qi "$want" || miss="$miss $want"
-	done
-	if [ -z "$ar" ]; then fail pass "no Authentication-Results: $AUTHSERV in the copy"
-	elif [ -n "$miss" ]; then fail pass "A-R lacks$miss: $ar"
-	else pass pass; fi
-fi
-
-# (b) forged: bad signature / unsigned, SPF fail, p=reject
-mkmsg badsig --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR --tamper
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/badsig.eml" \
-	--xclient-addr $BAD_IP --helo mail.forger.invalid
-case "$REPLY_TEXT" in
-"550 5.7.1"*) pass forged-badsig ;;
-*) fail forged-badsig "want 550 5.7.1, got: $REPLY_TEXT" ;;
-esac
-
-mkmsg unsigned --from alice@pass.example
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/unsigned.eml" \
-	--xclient-addr $BAD_IP --helo mail.forger.invalid
-case "$REPLY_TEXT" in
-"550 5.7.1"*) pass forged-unsigned ;;
-*) fail forged-unsigned "want 550 5.7.1, got: $REPLY_TEXT" ;;
-esac
+# (a), (b) pass, forged-badsig, forged-unsigned (lib.sh)
+e2e_pass_and_forged
 
 # (c) quarantine: p=quarantine failure lands in the hold queue
 qid=
@@ -457,41 +424,8 @@ else
 	pass quarantine
 fi
 
-# (d) forged A-R with our authserv-id removed, a foreign one kept
-mkmsg forgedar --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR \
-	--header "Authentication-Results: $AUTHSERV; dkim=pass header.d=forged.example (FORGED-AR)" \
-	--header "Authentication-Results: other.example; spf=pass smtp.mailfrom=x@other.example (FOREIGN-AR)" \
-	--header "Authentication-Results: $AUTHSERV;
-	dmarc=pass header.from=forged.example (FORGED-AR2)"
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/forgedar.eml" \
-	--xclient-addr $GOOD_IP --helo mail.pass.example
-if [ "${REPLY_TEXT%% *}" != 250 ]; then
-	fail forged-ar "not accepted: $REPLY_TEXT"
-elif ! f=$(delivered forgedar); then
-	fail forged-ar "accepted but not delivered within ${WAIT}s"
-elif tr_crlf "$f" | grep -q "FORGED-AR"; then
-	fail forged-ar "forged A-R still present"
-elif ! tr_crlf "$f" | grep -q "FOREIGN-AR"; then
-	fail forged-ar "foreign A-R was removed"
-elif [ "$(our_ar "$f" | wc -l)" != 1 ]; then
-	fail forged-ar "want exactly one A-R of ours, got: $(our_ar "$f")"
-else
-	pass forged-ar
-fi
-
-# (e) internal client 127.0.0.1 (no XCLIENT): not judged
-mkmsg internal --from alice@pass.example
-send --from bounce@pass.example --to user@rcpt.example --file "$D/msg/internal.eml" \
-	--helo localhost
-if [ "${REPLY_TEXT%% *}" != 250 ]; then
-	fail internal "not accepted: $REPLY_TEXT"
-elif ! f=$(delivered internal); then
-	fail internal "accepted but not delivered within ${WAIT}s"
-elif [ -n "$(our_ar "$f")" ]; then
-	fail internal "judged anyway: $(our_ar "$f")"
-else
-	pass internal
-fi
+# (d), (e) forged-ar, internal (lib.sh)
+e2e_forged_ar_and_internal
 
 # (f) two messages on one connection: pass, then forged
 mkmsg two1 --from alice@pass.example --sign "$D/keys/e2e.key" --domain pass.example --selector $SELECTOR
