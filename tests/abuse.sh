@@ -23,6 +23,9 @@
 set -u
 
 TOP=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+# mad_term (SIGTERM and a bounded wait) is the end-to-end tests'
+# shellcheck source=tests/e2e/lib.sh
+. "$TOP/tests/e2e/lib.sh"
 BUILD=${1:-${top_builddir:-$(pwd)}}
 BUILD=$(cd "$BUILD" && pwd)
 PY=/usr/bin/python3
@@ -126,20 +129,15 @@ if kill -0 "$MAD_PID" 2>/dev/null; then
 else
 	fail daemon_alive_after_abuse "mailauthd is gone"
 fi
-kill -TERM "$MAD_PID" 2>/dev/null
-rc=''
-for _ in $(seq 1 $((WAIT * 10))); do
-	kill -0 "$MAD_PID" 2>/dev/null || { wait "$MAD_PID"; rc=$?; break; }
-	sleep 0.1
-done
-if [ -z "$rc" ]; then
+mad_term "$MAD_PID"
+if [ "$MAD_RC" = timeout ]; then
 	kill -9 "$MAD_PID" 2>/dev/null
 	wait "$MAD_PID" 2>/dev/null
 	fail sigterm_exit "still running ${WAIT}s after SIGTERM"
-elif [ "$rc" = 0 ]; then
+elif [ "$MAD_RC" = 0 ]; then
 	pass sigterm_exit
 else
-	fail sigterm_exit "status $rc"
+	fail sigterm_exit "status $MAD_RC"
 fi
 MAD_PID=''
 if grep -qE 'Sanitizer|runtime error:' "$D/mailauthd.log"; then

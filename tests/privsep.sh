@@ -30,6 +30,9 @@
 #	failed"; exit 0, 1, or 77 when not root or nobody is missing.
 set -u
 TOP=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+# mad_term (SIGTERM and a bounded wait) is the end-to-end tests'
+# shellcheck source=tests/e2e/lib.sh
+. "$TOP/tests/e2e/lib.sh"
 BUILD=${top_builddir:-$TOP/build}
 MAILAUTHD=$BUILD/mailauthd
 LOADGEN=$BUILD/tests/bench/milter_load
@@ -165,14 +168,9 @@ done <"$D/key.pem"
 if [ -z "$leak" ]; then pass no-key-in-log; else fail no-key-in-log "$leak"; fi
 
 # sigterm-exit
-kill -TERM "$PID"
-rc=''
-for _ in $(seq 1 $((WAIT * 10))); do
-	kill -0 "$PID" 2>/dev/null || { wait "$PID"; rc=$?; break; }
-	sleep 0.1
-done
-PID=''
-if [ "$rc" = 0 ]; then pass sigterm-exit; else fail sigterm-exit "status '${rc:-still running}'"; fi
+mad_term "$PID"
+[ "$MAD_RC" = timeout ] || PID=''	# else cleanup kills it
+if [ "$MAD_RC" = 0 ]; then pass sigterm-exit; else fail sigterm-exit "status '$MAD_RC'"; fi
 
 # key-readable-refused (the stopped daemon, as nobody, could not unlink
 # its socket in the root-only directory: a stale one, replaced at start)

@@ -34,6 +34,9 @@ set -u
 
 [ $# -ge 1 ] && [ -d "$1" ] || { echo "usage: soak.sh BUILD_DIR [COUNT]" >&2; exit 2; }
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+# mad_term (SIGTERM and a bounded wait) is the end-to-end tests'
+# shellcheck source=tests/e2e/lib.sh
+. "$TOP/tests/e2e/lib.sh"
 BUILD=$(cd "$1" && pwd)
 COUNT=${2:-100000}
 TIME_LIMIT=${TIME_LIMIT:-3600}
@@ -159,20 +162,15 @@ else
 	fail rss_flat "no RSS figures"
 fi
 
-kill -TERM "$MAD_PID" 2>/dev/null
-rc=''
-for _ in $(seq 1 $((WAIT * 10))); do
-	kill -0 "$MAD_PID" 2>/dev/null || { wait "$MAD_PID"; rc=$?; break; }
-	sleep 0.1
-done
-if [ -z "$rc" ]; then
+mad_term "$MAD_PID"
+if [ "$MAD_RC" = timeout ]; then
 	kill -9 "$MAD_PID" 2>/dev/null
 	wait "$MAD_PID" 2>/dev/null
 	fail sigterm_exit "still running ${WAIT}s after SIGTERM"
-elif [ "$rc" = 0 ]; then
+elif [ "$MAD_RC" = 0 ]; then
 	pass sigterm_exit
 else
-	fail sigterm_exit "status $rc"
+	fail sigterm_exit "status $MAD_RC"
 fi
 MAD_PID=''
 if grep -qE 'Sanitizer|runtime error:' "$D/mailauthd.log"; then
