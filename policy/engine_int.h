@@ -50,6 +50,10 @@ struct ma_msg {
 	unsigned n_prefetch_keys;	/* DKIM key records prefetched */
 	const char *from_value;		/* first From value (arena) */
 	size_t	from_len;
+	int	from_parsed;		/* from_domains() ran: */
+	enum ma_status from_parse_st;	/* its status, */
+	const char **from_domains;	/* domains (arena) */
+	size_t	n_from_domains;
 	unsigned n_ar;			/* A-R fields seen */
 	unsigned *ar_ours;		/* indexes (1-based) carrying our id */
 	size_t	n_ar_ours;

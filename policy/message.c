@@ -76,6 +76,29 @@ prefetch_spf(struct ma_msg *m, const char *domain)
 		ma_dns_prefetch(m->e->dns, domain, MA_DNS_TXT);
 }
 
+/*
+ * from_domains - the domains of the (first) From field, parsed once: at
+ * the field for prefetching, reused by DMARC at end of message
+ */
+static enum ma_status
+from_domains(struct ma_msg *m, const char ***domains, size_t *n)
+{
+	enum ma_status st;
+
+	if (!m->from_parsed) {
+		st = ma_rfc5322_from_domains(m->from_value, m->from_len,
+					     m->arena, &m->from_domains,
+					     &m->n_from_domains);
+		if (st == MA_ERR_NOMEM)
+			return (st);
+		m->from_parse_st = st;
+		m->from_parsed = 1;
+	}
+	*domains = m->from_domains;
+	*n = m->n_from_domains;
+	return (m->from_parse_st);
+}
+
 /* prefetch_from - _dmarc of the From field's domains (the first few) */
 static void
 prefetch_from(struct ma_msg *m)
@@ -84,8 +107,7 @@ prefetch_from(struct ma_msg *m)
 	size_t	n, i;
 	char	name[MA_LIMIT_NAME + sizeof("_dmarc.")];
 
-	if (ma_rfc5322_from_domains(m->from_value, m->from_len, m->arena,
-				    &domains, &n) != MA_OK)
+	if (from_domains(m, &domains, &n) != MA_OK)
 		return;
 	for (i = 0; i < n && i < MA_LIMIT_PREFETCH_FROM; i++) {
 		if (snprintf(name, sizeof(name), "_dmarc.%s", domains[i]) <
@@ -584,8 +606,7 @@ run_dmarc(struct ma_msg *m)
 	if (m->n_from == 0) {
 		in.from_status = MA_ERR_NOTFOUND;
 	} else {
-		st = ma_rfc5322_from_domains(m->from_value, m->from_len,
-					     m->arena, &domains, &n);
+		st = from_domains(m, &domains, &n);
 		if (st == MA_ERR_NOMEM)
 			return (st);
 		if (st != MA_OK)
