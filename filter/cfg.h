@@ -23,6 +23,8 @@ struct ma_config {
 	char   *user_id;		/* UserID or NULL */
 	int	syslog_facility;	/* SyslogFacility (LOG_MAIL) */
 	int	log_why;		/* LogWhy: debug lines */
+	int	log_json;		/* LogFormat json: one JSON object a line */
+	char   *metrics_listen;		/* MetricsListen ADDR:PORT or NULL */
 	char  **nameservers;		/* Nameservers; NULL-terminated or NULL */
 	unsigned dns_timeout_ms;	/* DNSTimeout (seconds in the file) */
 	unsigned dns_cache_entries;	/* DNSCacheSize */

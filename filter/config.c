@@ -64,6 +64,11 @@ static const struct key keys[] = {
 	 "user[:group] to switch to after opening the socket", 0},
 	{"SyslogFacility", T_FACILITY, "mail", "syslog facility", 0},
 	{"LogWhy", T_BOOL, "no", "log debug detail", 0},
+	{"LogFormat", T_STR, "kv",
+	 "per-message log lines: kv (key=value words) or json", 0},
+	{"MetricsListen", T_STR, NULL,
+	 "serve Prometheus metrics over HTTP on ADDR:PORT "
+	 "(e.g. 127.0.0.1:9816; [::1]:9816); unset: no endpoint", 0},
 	{"AuthservID", T_STR, NULL,
 	 "authserv-id of our Authentication-Results (default: host name)", 0},
 	{"Hostname", T_STR, NULL,
@@ -344,6 +349,40 @@ parse_action(const char *s, enum ma_action *out)
 	return (0);
 }
 
+/* parse_listen - "ADDR:PORT" or "[ADDR6]:PORT", numeric address */
+static int
+parse_listen(const char *s)
+{
+	const char *colon;
+	unsigned port;
+	char	addr[64];
+	size_t	alen;
+	struct ma_ip ip;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return (-1);
+		alen = (size_t) (close - s - 1);
+		s++;
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return (-1);
+		alen = (size_t) (colon - s);
+	}
+	if (alen == 0 || alen >= sizeof(addr))
+		return (-1);
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (ma_ip_parse(addr, &ip) != MA_OK)
+		return (-1);
+	if (parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
+		return (-1);
+	return (0);
+}
+
 /* parse_facility - syslog facility name */
 static int
 parse_facility(const char *s, int *out)
@@ -437,6 +476,15 @@ apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
 			BAD("unknown facility");
 	} else if (IS("LogWhy")) {
 		c->log_why = b;
+	} else if (IS("LogFormat")) {
+		if (strcasecmp(value, "kv") != 0 && strcasecmp(value, "json") != 0)
+			BAD("expected kv or json, got");
+		c->log_json = strcasecmp(value, "json") == 0;
+	} else if (IS("MetricsListen")) {
+		if (parse_listen(value) < 0)
+			BAD("expected ADDR:PORT or [ADDR6]:PORT, got");
+		free(c->metrics_listen);
+		c->metrics_listen = strdup(value);
 	} else if (IS("AuthservID")) {
 		if (*value == '\0' || strpbrk(value, " \t;()\"\\") != NULL)
 			BAD("must be one token without ; ( ) or quotes, got");
@@ -902,6 +950,7 @@ ma_config_free(struct ma_config **cpp)
 	free(c->socket);
 	free(c->pid_file);
 	free(c->user_id);
+	free(c->metrics_listen);
 	free(c->trust_anchor_file);
 	free(c->key_table);
 	free(c->signing_table);
