@@ -17,7 +17,8 @@
 #define MA_DEFAULT_SOCKET	"inet:8891@127.0.0.1"
 
 struct ma_config {
-	char   *path;			/* file loaded, or NULL: defaults */
+	char   *path;			/* first file loaded, or NULL: defaults */
+	char  **paths;			/* every file given, NULL-terminated */
 	char   *socket;			/* Socket (milter socket spec) */
 	char   *pid_file;		/* PidFile or NULL */
 	char   *user_id;		/* UserID or NULL */
@@ -57,6 +58,21 @@ enum ma_status ma_config_new_defaults(struct ma_config **out, char *err,
 /* ma_config_load - defaults, then the file; errors name file:line */
 enum ma_status ma_config_load(const char *path, struct ma_config **out,
 			      char *err, size_t errlen);
+
+/*
+ * ma_config_load_files - defaults, then each file in order: our keys and
+ * opendkim.conf/opendmarc.conf keys (config_compat.c); a key set by an
+ * earlier file stays (a note says so); repeatable keys add up
+ */
+enum ma_status ma_config_load_files(const char *const *paths, size_t n_paths,
+				    struct ma_config **out, char *err,
+				    size_t errlen);
+
+/* ma_config_notes - "file:line: Key ignored: why" lines; NULL-terminated */
+const char *const *ma_config_notes(const struct ma_config *c);
+
+/* ma_config_print_native - what the files set, as a mailauthd.conf */
+void	ma_config_print_native(const struct ma_config *c, FILE *fp);
 
 /* ma_config_set - set one key (file lines and command-line overrides) */
 enum ma_status ma_config_set(struct ma_config *c, const char *key,

@@ -27,6 +27,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@
 #include <mailauth/log.h>
 #include <mailauth/sign.h>
 #include "cfg.h"
+#include "config_compat.h"
 #include "ma_limits.h"
 
 enum key_type { T_STR, T_BOOL, T_UINT, T_MSEC, T_LIST, T_REPEAT, T_CIDRS,
@@ -57,6 +59,9 @@ struct key {
  * The key table. Order = order of mailauthd.conf(5) and of -n -v output.
  */
 static const struct key keys[] = {
+	{"Mode", T_STR, "sv",
+	 "s: sign outbound mail, v: judge inbound mail, sv: both; the other "
+	 "direction passes untouched", 0},
 	{"Socket", T_STR, MA_DEFAULT_SOCKET,
 	 "milter socket: inet:PORT@ADDR, inet6:PORT@ADDR or unix:PATH", 0},
 	{"PidFile", T_STR, NULL, "write the process id to this file", 0},
@@ -96,12 +101,19 @@ static const struct key keys[] = {
 	{"InternalErrorAction", T_ACTION, "tempfail",
 	 "when a message cannot be judged: tempfail, accept or reject", 0},
 	{"InternalHosts", T_CIDRS, "127.0.0.0/8, ::1",
-	 "clients whose mail is outbound (CIDR list or file:PATH)", 0},
+	 "clients whose mail is outbound: addresses, networks, localhost and "
+	 "files (file:PATH), comma separated; given again, the lists add up",
+	 0},
 	{"AuthenticatedClientsInternal", T_BOOL, "yes",
 	 "SMTP-authenticated sessions are outbound", 0},
 	{"SPFCheckHELO", T_BOOL, "yes", "also check the HELO identity", 0},
+	{"TrustedAuthservIDs", T_LIST, NULL,
+	 "other authserv-ids of this site (e.g. the old OpenDKIM/OpenDMARC "
+	 "hosts): inbound Authentication-Results carrying them are forged "
+	 "and removed like our own", 0},
 	{"RemoveForgedAuthResults", T_BOOL, "yes",
-	 "delete Authentication-Results fields carrying our AuthservID", 0},
+	 "delete Authentication-Results fields carrying our AuthservID "
+	 "(or a TrustedAuthservIDs name)", 0},
 	{"MinimumKeyBits", T_UINT, "1024",
 	 "smallest RSA key accepted (RFC 8301: 1024)", 16384},
 	{"AllowSHA1", T_BOOL, "no", "accept rsa-sha1 signatures (RFC 8301: no)", 0},
@@ -154,7 +166,19 @@ static const struct key keys[] = {
 struct config_priv {
 	struct ma_config pub;
 	char   *raw[N_KEYS];		/* effective value text */
-	int	seen[N_KEYS];		/* set from the file */
+	unsigned seen[N_KEYS];		/* file number (from 1) that set it */
+	char   *origin[N_KEYS];		/* "file:line" of that, or a default's */
+	char  **notes;			/* -n: keys ignored, with the reason */
+	size_t	n_notes;
+};
+
+/* one load: the files given, in order, and what they showed */
+struct load_state {
+	unsigned file_no;		/* current file, from 1 */
+	unsigned depth;			/* Include nesting */
+	unsigned dialect;		/* MA_DIALECT_* keys seen */
+	char	on_default[16];		/* OpenDKIM On-Default action, or "" */
+	char	on_default_at[300];	/* its file:line */
 };
 
 #define PRIV(c)	((struct config_priv *) (c))
@@ -240,6 +264,8 @@ split_list(const char *s, size_t *n_out)
 	size_t	n = 0, len;
 	const char *p = s;
 
+	if (strncmp(p, "csl:", 4) == 0)	/* OpenDKIM's "comma separated" */
+		p += 4;
 	for (;;) {
 		p += strspn(p, ", \t");
 		if (*p == '\0')
@@ -280,56 +306,99 @@ free_vec(char ***vp)
 	*vp = NULL;
 }
 
-/* load_cidrs - InternalHosts from a list or file:PATH */
+/*
+ * cidr_entry - one host list entry: address, network or "localhost"
+ * (OpenDKIM's data sets allow it); no names, no "!" exceptions
+ */
 static int
-load_cidrs(struct ma_cidr_list *l, const char *value, char *err, size_t errlen)
+cidr_entry(struct ma_cidr_list *l, const char *e, char *err, size_t errlen)
+{
+	if (strcasecmp(e, "localhost") == 0)
+		return (ma_cidr_list_add(l, "127.0.0.1") == MA_OK
+			&& ma_cidr_list_add(l, "::1") == MA_OK ? 0 : -1);
+	if (e[0] == '!') {
+		snprintf(err, errlen, "\"%.64s\": exceptions (!) are not "
+			 "supported; list only the hosts whose mail is outbound", e);
+		return (-1);
+	}
+	if (ma_cidr_list_add(l, e) != MA_OK) {
+		snprintf(err, errlen, "bad address or network \"%.64s\" (host "
+			 "names other than localhost are not supported)", e);
+		return (-1);
+	}
+	return (0);
+}
+
+/* cidr_file - one entry a line; '#' comments */
+static int
+cidr_file(struct ma_cidr_list *l, const char *path, char *err, size_t errlen)
+{
+	FILE   *fp = fopen(path, "r");
+	char	line[512], why[256];
+	unsigned lineno = 0;
+	int	rc = 0;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		char   *p = line, *e;
+
+		lineno++;
+		p += strspn(p, " \t");
+		if ((e = strpbrk(p, "#\r\n")) != NULL)
+			*e = '\0';
+		for (e = p + strlen(p); e > p && isspace((unsigned char) e[-1]); e--)
+			e[-1] = '\0';
+		if (*p == '\0')
+			continue;
+		if (cidr_entry(l, p, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+			rc = -1;
+		}
+	}
+	fclose(fp);
+	return (rc);
+}
+
+/*
+ * load_cidrs - InternalHosts: addresses, networks and files (file:PATH or
+ * an absolute path), comma separated; OpenDKIM's "csl:" prefix is taken.
+ * append: add to the list (a key given again, IgnoreHosts) instead of
+ * replacing it.
+ */
+static int
+load_cidrs(struct ma_cidr_list *l, const char *value, int append, char *err,
+	   size_t errlen)
 {
 	char  **v;
 	size_t	n, i;
 	int	rc = 0;
 
-	ma_cidr_list_clear(l);
-	if (strncmp(value, "file:", 5) == 0 || value[0] == '/') {
-		const char *path = value[0] == '/' ? value : value + 5;
-		FILE   *fp = fopen(path, "r");
-		char	line[512];
-		unsigned lineno = 0;
-
-		if (fp == NULL) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return (-1);
-		}
-		while (fgets(line, sizeof(line), fp) != NULL) {
-			char   *p = line, *e;
-
-			lineno++;
-			p += strspn(p, " \t");
-			if ((e = strpbrk(p, "#\r\n")) != NULL)
-				*e = '\0';
-			for (e = p + strlen(p); e > p && isspace((unsigned char) e[-1]); e--)
-				e[-1] = '\0';
-			if (*p == '\0')
-				continue;
-			if (ma_cidr_list_add(l, p) != MA_OK) {
-				snprintf(err, errlen, "%s:%u: bad address or network \"%.64s\"",
-					 path, lineno, p);
-				rc = -1;
-				break;
-			}
-		}
-		fclose(fp);
-		return (rc);
+	if (!append)
+		ma_cidr_list_clear(l);
+	if (strncmp(value, "refile:", 7) == 0) {
+		snprintf(err, errlen, "refile: (patterns) is not supported for "
+			 "host lists; use file: with addresses and networks");
+		return (-1);
 	}
+	/* one path alone may hold spaces */
+	if ((strncmp(value, "file:", 5) == 0 || value[0] == '/')
+	    && strchr(value, ',') == NULL)
+		return (cidr_file(l, value[0] == '/' ? value : value + 5, err,
+				  errlen));
 	if ((v = split_list(value, &n)) == NULL) {
 		snprintf(err, errlen, "list too long or out of memory");
 		return (-1);
 	}
-	for (i = 0; i < n; i++)
-		if (ma_cidr_list_add(l, v[i]) != MA_OK) {
-			snprintf(err, errlen, "bad address or network \"%.64s\"", v[i]);
-			rc = -1;
-			break;
-		}
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (strncmp(v[i], "file:", 5) == 0 || v[i][0] == '/')
+			rc = cidr_file(l, v[i][0] == '/' ? v[i] : v[i] + 5, err,
+				       errlen);
+		else
+			rc = cidr_entry(l, v[i], err, errlen);
+	}
 	free_vec(&v);
 	return (rc);
 }
@@ -428,9 +497,34 @@ parse_canon(const char *s, int *hdr_relaxed, int *body_relaxed)
 	return (0);
 }
 
-/* apply - check a value and store it into the typed field */
+/* parse_mode - OpenDKIM's Mode letters: s (sign), v (verify), both */
 static int
-apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
+parse_mode(const char *s, int *no_sign, int *no_verify)
+{
+	int	sign = 0, verify = 0;
+
+	if (*s == '\0')
+		return (-1);
+	for (; *s != '\0'; s++) {
+		if ((*s == 's' || *s == 'S') && !sign)
+			sign = 1;
+		else if ((*s == 'v' || *s == 'V') && !verify)
+			verify = 1;
+		else
+			return (-1);
+	}
+	*no_sign = !sign;
+	*no_verify = !verify;
+	return (0);
+}
+
+/*
+ * apply - check a value and store it into the typed field; append: a
+ * host list adds to the one set before (see load_cidrs)
+ */
+static int
+apply(struct ma_config *c, int k, const char *value, int append, char *err,
+      size_t errlen)
 {
 	const struct key *key = &keys[k];
 	struct ma_policy_config *p = &c->policy;
@@ -474,6 +568,9 @@ apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
 	} else if (IS("SyslogFacility")) {
 		if (parse_facility(value, &c->syslog_facility) < 0)
 			BAD("unknown facility");
+	} else if (IS("Mode")) {
+		if (parse_mode(value, &p->no_sign, &p->no_verify) < 0)
+			BAD("expected s, v or sv, got");
 	} else if (IS("LogWhy")) {
 		c->log_why = b;
 	} else if (IS("LogFormat")) {
@@ -559,7 +656,7 @@ apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
 		if (parse_action(value, &p->on_error) < 0)
 			BAD("expected tempfail, accept or reject, got");
 	} else if (IS("InternalHosts")) {
-		if (load_cidrs(&p->internal_hosts, value, err, errlen) < 0)
+		if (load_cidrs(&p->internal_hosts, value, append, err, errlen) < 0)
 			return (-1);
 	} else if (IS("AuthenticatedClientsInternal")) {
 		p->auth_is_internal = b;
@@ -567,6 +664,11 @@ apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
 		p->spf_helo = b;
 	} else if (IS("RemoveForgedAuthResults")) {
 		p->remove_forged_ar = b;
+	} else if (IS("TrustedAuthservIDs")) {
+		if ((vec = split_list(value, &n)) == NULL)
+			BAD("list too long in");
+		free_vec(&p->trusted_authserv_ids);
+		p->trusted_authserv_ids = vec;
 	} else if (IS("MinimumKeyBits")) {
 		p->dkim_min_key_bits = u;
 	} else if (IS("AllowSHA1")) {
@@ -637,35 +739,45 @@ apply(struct ma_config *c, int k, const char *value, char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * set_key - check, store, and keep the text; append: a repeatable key
+ * given again adds to what is there (DNSZoneFile, InternalHosts)
+ */
+static enum ma_status
+set_key(struct ma_config *c, int k, const char *value, int append,
+	char *err, size_t errlen)
+{
+	struct config_priv *cp = PRIV(c);
+	char   *raw;
+	size_t	n;
+
+	if (apply(c, k, value, append, err, errlen) < 0)
+		return (MA_ERR_SYNTAX);
+	append = append && cp->raw[k] != NULL;
+	n = (append ? strlen(cp->raw[k]) + 2 : 0) + strlen(value) + 1;
+	if ((raw = malloc(n)) == NULL)
+		return (MA_ERR_NOMEM);
+	if (append)
+		(void) snprintf(raw, n, "%s, %s", cp->raw[k], value);
+	else
+		memcpy(raw, value, n);
+	free(cp->raw[k]);
+	cp->raw[k] = raw;
+	return (MA_OK);
+}
+
 /* ma_config_set - set one key */
 enum ma_status
 ma_config_set(struct ma_config *c, const char *key, const char *value,
 	      char *err, size_t errlen)
 {
-	struct config_priv *cp = PRIV(c);
 	int	k = find_key(key);
-	char   *raw;
 
 	if (k < 0) {
 		snprintf(err, errlen, "unknown key \"%.64s\"", key);
 		return (MA_ERR_SYNTAX);
 	}
-	if (apply(c, k, value, err, errlen) < 0)
-		return (MA_ERR_SYNTAX);
-	if (keys[k].type == T_REPEAT && cp->raw[k] != NULL)
-		raw = malloc(strlen(cp->raw[k]) + strlen(value) + 3);
-	else
-		raw = malloc(strlen(value) + 1);
-	if (raw == NULL)
-		return (MA_ERR_NOMEM);
-	if (keys[k].type == T_REPEAT && cp->raw[k] != NULL)
-		(void) snprintf(raw, strlen(cp->raw[k]) + strlen(value) + 3,
-				"%s, %s", cp->raw[k], value);
-	else
-		memcpy(raw, value, strlen(value) + 1);
-	free(cp->raw[k]);
-	cp->raw[k] = raw;
-	return (MA_OK);
+	return (set_key(c, k, value, keys[k].type == T_REPEAT, err, errlen));
 }
 
 /* host_name - this host's name, for AuthservID and Hostname defaults */
@@ -773,14 +885,154 @@ read_file(const char *path, size_t *len_out, char *err, size_t errlen)
 	return (buf);
 }
 
-/* load_line - one line of the file; 0 or -1 with err set */
+/* add_note - keep one -n note ("file:line: Key ...: why") */
 static enum ma_status
-load_line(struct ma_config *c, char *s, const char *path, unsigned lineno,
-	  char *err, size_t errlen)
+add_note(struct config_priv *cp, const char *fmt, ...)
+{
+	char	buf[1024], **nv;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (cp->n_notes >= MA_LIMIT_CONFIG_NOTES)
+		return (MA_OK);		/* the first ones say enough */
+	if ((nv = realloc(cp->notes, (cp->n_notes + 2) * sizeof(*nv))) == NULL)
+		return (MA_ERR_NOMEM);
+	cp->notes = nv;
+	if ((nv[cp->n_notes] = strdup(buf)) == NULL)
+		return (MA_ERR_NOMEM);
+	nv[++cp->n_notes] = NULL;
+	return (MA_OK);
+}
+
+/* set_origin - remember where a key's value came from */
+static enum ma_status
+set_origin(struct config_priv *cp, int k, const char *fmt, ...)
+{
+	char	buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(cp->origin[k]);
+	return ((cp->origin[k] = strdup(buf)) == NULL ? MA_ERR_NOMEM : MA_OK);
+}
+
+static enum ma_status load_file(struct ma_config *c, const char *path,
+				struct load_state *ld, char *err, size_t errlen);
+
+/*
+ * set_given - a key given in a file (ours, or translated from OpenDKIM's
+ * or OpenDMARC's as "as"). The same key twice in one file is an error,
+ * except the repeatable ones, which add up; in a later file, the first
+ * file's value stays and -n says so.
+ */
+static enum ma_status
+set_given(struct ma_config *c, int k, const char *v, const char *as,
+	  const char *where, struct load_state *ld, char *err, size_t errlen)
 {
 	struct config_priv *cp = PRIV(c);
-	char	msg[512], *v;
+	int	repeat = keys[k].type == T_REPEAT || keys[k].type == T_CIDRS;
+	char	msg[512];
 	enum ma_status st;
+
+	if (cp->seen[k] != 0 && !repeat) {
+		if (cp->seen[k] == ld->file_no) {
+			snprintf(err, errlen, "%s: %s given twice (first at %s)",
+				 where, as ? as : keys[k].name, cp->origin[k]);
+			return (MA_ERR_SYNTAX);
+		}
+		return (add_note(cp, "%s: %s ignored: already set at %s (the "
+				 "first file given wins)", where,
+				 as ? as : keys[k].name, cp->origin[k]));
+	}
+	if ((st = set_key(c, k, v, repeat && cp->seen[k] != 0, msg,
+			  sizeof(msg))) != MA_OK) {
+		snprintf(err, errlen, "%s: %s%s%s", where, as ? as : "",
+			 as ? ": " : "", msg);
+		return (st);
+	}
+	if (cp->seen[k] == 0)
+		st = as ? set_origin(cp, k, "%s (%s)", where, as)
+		    : set_origin(cp, k, "%s", where);
+	cp->seen[k] = ld->file_no;
+	return (st);
+}
+
+/* foreign_line - an opendkim.conf or opendmarc.conf key */
+static enum ma_status
+foreign_line(struct ma_config *c, const char *key, const char *v,
+	     const char *where, struct load_state *ld, char *err,
+	     size_t errlen)
+{
+	struct config_priv *cp = PRIV(c);
+	struct ma_compat_result *r;
+	enum ma_status st = MA_OK;
+	int	k;
+
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return (MA_ERR_NOMEM);
+	ma_compat_translate(key, v, r);
+	/* a key of one daemon only tells whose file this is */
+	if (r->dialect == MA_DIALECT_OPENDKIM || r->dialect == MA_DIALECT_OPENDMARC)
+		ld->dialect |= r->dialect;
+	switch (r->kind) {
+	case MA_COMPAT_UNKNOWN:
+		snprintf(err, errlen, "%s: unknown key \"%.64s\"", where, key);
+		st = MA_ERR_SYNTAX;
+		break;
+	case MA_COMPAT_ERROR:
+		snprintf(err, errlen, "%s: %s %.64s: not supported: %s", where,
+			 r->name, v, r->why);
+		st = MA_ERR_SYNTAX;
+		break;
+	case MA_COMPAT_IGNORE:
+		st = add_note(cp, "%s: %s ignored: %s", where, r->name, r->why);
+		break;
+	case MA_COMPAT_SET:
+		if ((k = find_key(r->native)) < 0) {
+			snprintf(err, errlen, "%s: %s: no key %s (bug)", where,
+				 r->name, r->native);
+			st = MA_ERR_INTERNAL;
+			break;
+		}
+		st = set_given(c, k, r->value, r->name, where, ld, err, errlen);
+		if (st == MA_OK && r->why != NULL)
+			st = add_note(cp, "%s: %s is %s %s: %s", where, r->name,
+				      keys[k].name, r->value, r->why);
+		break;
+	case MA_COMPAT_INCLUDE:
+		if (ld->depth >= MA_LIMIT_CONFIG_INCLUDE) {
+			snprintf(err, errlen, "%s: Include nested deeper than %d",
+				 where, MA_LIMIT_CONFIG_INCLUDE);
+			st = MA_ERR_LIMIT;
+			break;
+		}
+		ld->depth++;
+		st = load_file(c, r->value, ld, err, errlen);
+		ld->depth--;
+		break;
+	case MA_COMPAT_DEFAULT_ACTION:
+		if (ld->on_default[0] == '\0') {
+			(void) snprintf(ld->on_default, sizeof(ld->on_default),
+					"%.15s", r->value);
+			(void) snprintf(ld->on_default_at,
+					sizeof(ld->on_default_at), "%s", where);
+		}
+		break;
+	}
+	free(r);
+	return (st);
+}
+
+/* load_line - one line of a file */
+static enum ma_status
+load_line(struct ma_config *c, char *s, const char *path, unsigned lineno,
+	  struct load_state *ld, char *err, size_t errlen)
+{
+	char	where[300], *v;
 	int	k;
 
 	s = trim(s);
@@ -790,52 +1042,30 @@ load_line(struct ma_config *c, char *s, const char *path, unsigned lineno,
 	if (*v != '\0')
 		*v++ = '\0';
 	v += strspn(v, " \t");
-	if ((k = find_key(s)) < 0) {
-		snprintf(err, errlen, "%s:%u: unknown key \"%.64s\"", path, lineno, s);
-		return (MA_ERR_SYNTAX);
-	}
+	(void) snprintf(where, sizeof(where), "%s:%u", path, lineno);
 	if (*v == '\0') {
-		snprintf(err, errlen, "%s:%u: %s: missing value", path, lineno,
-			 keys[k].name);
+		k = find_key(s);
+		snprintf(err, errlen, "%s: %s: missing value", where,
+			 k >= 0 ? keys[k].name : s);
 		return (MA_ERR_SYNTAX);
 	}
-	if (cp->seen[k] && keys[k].type != T_REPEAT) {
-		snprintf(err, errlen, "%s:%u: %s given twice", path, lineno,
-			 keys[k].name);
-		return (MA_ERR_SYNTAX);
-	}
-	cp->seen[k] = 1;
-	if ((st = ma_config_set(c, s, v, msg, sizeof(msg))) != MA_OK)
-		snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
-	return (st);
+	if ((k = find_key(s)) < 0)
+		return (foreign_line(c, s, v, where, ld, err, errlen));
+	return (set_given(c, k, v, NULL, where, ld, err, errlen));
 }
 
-/* ma_config_load - defaults, then the file */
-enum ma_status
-ma_config_load(const char *path, struct ma_config **out, char *err,
-	       size_t errlen)
+/* load_file - every line of one file (and of the files it includes) */
+static enum ma_status
+load_file(struct ma_config *c, const char *path, struct load_state *ld,
+	  char *err, size_t errlen)
 {
-	struct ma_config *c;
 	unsigned lineno = 0;
-	enum ma_status st;
+	enum ma_status st = MA_OK;
 	size_t	len, p = 0, e;
 	char   *text;
 
-	*out = NULL;
-	if ((st = ma_config_new_defaults(&c, err, errlen)) != MA_OK)
-		return (st);
-	if (path == NULL) {
-		*out = c;
-		return (MA_OK);
-	}
-	if ((c->path = strdup(path)) == NULL) {
-		ma_config_free(&c);
-		return (MA_ERR_NOMEM);
-	}
-	if ((text = read_file(path, &len, err, errlen)) == NULL) {
-		ma_config_free(&c);
+	if ((text = read_file(path, &len, err, errlen)) == NULL)
 		return (MA_ERR_IO);
-	}
 	while (st == MA_OK && p < len) {
 		const char *nl = memchr(text + p, '\n', len - p);
 
@@ -850,17 +1080,155 @@ ma_config_load(const char *path, struct ma_config **out, char *err,
 			st = MA_ERR_SYNTAX;
 		} else {
 			text[e] = '\0';
-			st = load_line(c, text + p, path, lineno, err, errlen);
+			st = load_line(c, text + p, path, lineno, ld, err, errlen);
 		}
 		p = e + 1;
 	}
 	free(text);
+	return (st);
+}
+
+/*
+ * foreign_defaults - where the files were OpenDKIM's or OpenDMARC's, the
+ * keys they left out keep that daemon's default (ma_compat_defaults), and
+ * On-Default gives the actions not given
+ */
+static enum ma_status
+foreign_defaults(struct ma_config *c, struct load_state *ld, char *err,
+		 size_t errlen)
+{
+	static const char *const on_keys[] = {
+		"TemperrorAction", "InternalErrorAction"
+	};
+	struct config_priv *cp = PRIV(c);
+	const struct ma_compat_default *d;
+	enum ma_status st = MA_OK;
+	size_t	i;
+	int	k;
+
+	for (d = ma_compat_defaults; st == MA_OK && d->key != NULL; d++) {
+		if ((ld->dialect & d->dialect) == 0 || (k = find_key(d->key)) < 0
+		    || cp->seen[k] != 0)
+			continue;
+		if ((st = set_key(c, k, d->value, 0, err, errlen)) == MA_OK
+		    && (st = set_origin(cp, k, "%s", d->why)) == MA_OK)
+			st = add_note(cp, "%s %s: %s", d->key, d->value, d->why);
+	}
+	for (i = 0; st == MA_OK && ld->on_default[0] != '\0' && i < 2; i++) {
+		const char *a = ld->on_default;
+
+		if ((k = find_key(on_keys[i])) < 0 || cp->seen[k] != 0)
+			continue;
+		if (strcmp(a, "discard") == 0 || strcmp(a, "quarantine") == 0
+		    || (i == 0 && strcmp(a, "reject") == 0)) {
+			st = add_note(cp, "%s: On-Default %s ignored for %s: "
+				      "mailauthd never %s mail for that", 
+				      ld->on_default_at, a, on_keys[i],
+				      i == 0 ? "rejects, drops or holds"
+				      : "drops or holds");
+			continue;
+		}
+		if ((st = set_key(c, k, a, 0, err, errlen)) == MA_OK)
+			st = set_origin(cp, k, "%s (On-Default)",
+					ld->on_default_at);
+	}
+	return (st);
+}
+
+/* ma_config_load_files - defaults, then each file in turn */
+enum ma_status
+ma_config_load_files(const char *const *paths, size_t n_paths,
+		     struct ma_config **out, char *err, size_t errlen)
+{
+	struct load_state ld;
+	struct ma_config *c;
+	enum ma_status st;
+	size_t	i;
+
+	*out = NULL;
+	if ((st = ma_config_new_defaults(&c, err, errlen)) != MA_OK)
+		return (st);
+	if (n_paths == 0) {
+		*out = c;
+		return (MA_OK);
+	}
+	if (n_paths > MA_LIMIT_CONFIG_FILES) {
+		snprintf(err, errlen, "more than %d configuration files",
+			 MA_LIMIT_CONFIG_FILES);
+		ma_config_free(&c);
+		return (MA_ERR_LIMIT);
+	}
+	if ((c->path = strdup(paths[0])) == NULL
+	    || (c->paths = calloc(n_paths + 1, sizeof(*c->paths))) == NULL) {
+		ma_config_free(&c);
+		return (MA_ERR_NOMEM);
+	}
+	memset(&ld, 0, sizeof(ld));
+	for (i = 0; st == MA_OK && i < n_paths; i++) {
+		if ((c->paths[i] = strdup(paths[i])) == NULL) {
+			st = MA_ERR_NOMEM;
+			break;
+		}
+		ld.file_no = (unsigned) i + 1;
+		st = load_file(c, paths[i], &ld, err, errlen);
+	}
+	if (st == MA_OK)
+		st = foreign_defaults(c, &ld, err, errlen);
 	if (st != MA_OK) {
 		ma_config_free(&c);
 		return (st);
 	}
 	*out = c;
 	return (MA_OK);
+}
+
+/* ma_config_load - defaults, then the file */
+enum ma_status
+ma_config_load(const char *path, struct ma_config **out, char *err,
+	       size_t errlen)
+{
+	return (ma_config_load_files(&path, path != NULL, out, err, errlen));
+}
+
+/* ma_config_notes - the keys ignored, NULL-terminated (may be NULL) */
+const char *const *
+ma_config_notes(const struct ma_config *c)
+{
+	return ((const char *const *) ((const struct config_priv *) c)->notes);
+}
+
+/* ma_config_print_native - the keys the files set, as our own file */
+void
+ma_config_print_native(const struct ma_config *c, FILE *fp)
+{
+	const struct config_priv *cp = (const struct config_priv *) c;
+	size_t	i;
+
+	fprintf(fp, "# mailauthd.conf written by mailauthd --print-config from");
+	for (i = 0; c->paths != NULL && c->paths[i] != NULL; i++)
+		fprintf(fp, " %s", c->paths[i]);
+	fprintf(fp, "\n# Keys not shown have mailauthd's defaults: see "
+		"mailauthd.conf(5) or mailauthd -n -v.\n");
+	for (i = 0; i < N_KEYS; i++) {
+		const char *v = cp->raw[i];
+
+		if (cp->origin[i] == NULL || v == NULL)
+			continue;
+		fprintf(fp, "\n# %s\n# from %s\n", keys[i].help, cp->origin[i]);
+		if (keys[i].type == T_REPEAT) {	/* one line a value */
+			const char *p = v, *e;
+
+			for (; (e = strstr(p, ", ")) != NULL; p = e + 2)
+				fprintf(fp, "%s %.*s\n", keys[i].name,
+					(int) (e - p), p);
+			fprintf(fp, "%s %s\n", keys[i].name, p);
+		} else
+			fprintf(fp, "%s %s\n", keys[i].name, v);
+	}
+	if (cp->n_notes > 0)
+		fprintf(fp, "\n# Notes on the keys read:\n");
+	for (i = 0; i < cp->n_notes; i++)
+		fprintf(fp, "#   %s\n", cp->notes[i]);
 }
 
 /* ma_config_print - every key with its effective value */
@@ -944,8 +1312,12 @@ ma_config_free(struct ma_config **cpp)
 		return;
 	*cpp = NULL;
 	cp = PRIV(c);
-	for (i = 0; i < N_KEYS; i++)
+	for (i = 0; i < N_KEYS; i++) {
 		free(cp->raw[i]);
+		free(cp->origin[i]);
+	}
+	free_vec(&cp->notes);
+	free_vec(&c->paths);
 	free(c->path);
 	free(c->socket);
 	free(c->pid_file);
@@ -967,6 +1339,7 @@ ma_config_free(struct ma_config **cpp)
 	free_vec(&c->policy.signing_daemons);
 	free_vec(&c->policy.sign_headers);
 	free_vec(&c->policy.oversign_headers);
+	free_vec(&c->policy.trusted_authserv_ids);
 	free_vec(&c->nameservers);
 	free_vec(&c->zone_files);
 	free((char *) c->policy.authserv_id);

@@ -84,6 +84,7 @@ engine_destroy(struct ma_engine *e)
 	vec_free(&e->cfg.signing_daemons);
 	vec_free(&e->cfg.sign_headers);
 	vec_free(&e->cfg.oversign_headers);
+	vec_free(&e->cfg.trusted_authserv_ids);
 	free((char *) e->cfg.authserv_id);
 	free((char *) e->cfg.receiver);
 	ma_cidr_list_clear(&e->cfg.internal_hosts);
@@ -123,7 +124,9 @@ ma_engine_new(const struct ma_policy_config *cfg, struct ma_dns *dns,
 	    || dup_or_null((char **) &e->cfg.receiver, cfg->receiver) < 0
 	    || vec_dup(&e->cfg.signing_daemons, cfg->signing_daemons) < 0
 	    || vec_dup(&e->cfg.sign_headers, cfg->sign_headers) < 0
-	    || vec_dup(&e->cfg.oversign_headers, cfg->oversign_headers) < 0)
+	    || vec_dup(&e->cfg.oversign_headers, cfg->oversign_headers) < 0
+	    || vec_dup(&e->cfg.trusted_authserv_ids,
+		       cfg->trusted_authserv_ids) < 0)
 		goto nomem;
 	if (cfg->internal_hosts.n > 0) {
 		e->cfg.internal_hosts.v = calloc(cfg->internal_hosts.n,

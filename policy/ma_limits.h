@@ -67,5 +67,8 @@
 /* Configuration. */
 #define MA_LIMIT_CONFIG_LINE		4096
 #define MA_LIMIT_CONFIG_LIST		1024	/* entries of a list key */
+#define MA_LIMIT_CONFIG_FILES		8	/* -c files */
+#define MA_LIMIT_CONFIG_INCLUDE		4	/* Include nesting */
+#define MA_LIMIT_CONFIG_NOTES		256	/* -n notes kept */
 
 #endif

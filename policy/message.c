@@ -195,6 +195,14 @@ ma_msg_rcpt(struct ma_msg *m, const char *rcpt, size_t len)
 	return (MA_OK);
 }
 
+/* ma_msg_passes - Mode leaves this message alone (unsigned, unjudged) */
+int
+ma_msg_passes(const struct ma_msg *m)
+{
+	return (m->mode == MA_MODE_OUTBOUND ? m->e->cfg.no_sign
+		: m->e->cfg.no_verify);
+}
+
 /* ma_msg_mode - verify or outbound */
 enum ma_msg_mode
 ma_msg_mode(const struct ma_msg *m)
@@ -247,6 +255,21 @@ build_field(struct ma_arena *a, const char *name, size_t nlen,
 	return (f);
 }
 
+/* ar_is_ours - an A-R field with our AuthservID or a TrustedAuthservIDs one */
+static int
+ar_is_ours(const struct ma_policy_config *cfg, const char *value, size_t vlen)
+{
+	size_t	i;
+
+	if (ma_authres_is_ours(value, vlen, cfg->authserv_id))
+		return (1);
+	for (i = 0; cfg->trusted_authserv_ids != NULL
+	     && cfg->trusted_authserv_ids[i] != NULL; i++)
+		if (ma_authres_is_ours(value, vlen, cfg->trusted_authserv_ids[i]))
+			return (1);
+	return (0);
+}
+
 /* note_ar - remember whether an A-R field carries our authserv-id */
 static enum ma_status
 note_ar(struct ma_msg *m, const char *value, size_t vlen)
@@ -254,7 +277,7 @@ note_ar(struct ma_msg *m, const char *value, size_t vlen)
 	unsigned *nv;
 
 	m->n_ar++;
-	if (!ma_authres_is_ours(value, vlen, m->e->cfg.authserv_id))
+	if (!ar_is_ours(&m->e->cfg, value, vlen))
 		return (MA_OK);
 	if (m->n_ar_ours == m->cap_ar_ours) {
 		size_t	ncap = m->cap_ar_ours ? m->cap_ar_ours * 2 : 4;

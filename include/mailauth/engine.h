@@ -50,6 +50,9 @@ struct ma_policy_config {
 	int	auth_is_internal;	/* authenticated sessions are outbound */
 	int	spf_helo;		/* also check the HELO identity */
 	int	remove_forged_ar;	/* delete A-R fields with our authserv-id */
+	char  **trusted_authserv_ids;	/* TrustedAuthservIDs: also ours */
+	int	no_sign;		/* Mode without s: outbound passes unsigned */
+	int	no_verify;		/* Mode without v: inbound passes unjudged */
 	unsigned dkim_min_key_bits;	/* MinimumKeyBits, RFC 8301: 1024 */
 	int	dkim_allow_sha1;	/* RFC 8301: no */
 	unsigned dkim_max_signatures;
@@ -138,6 +141,9 @@ void	ma_msg_free(struct ma_msg **mp);
 
 /* ma_msg_mode - verify or outbound, known from MAIL FROM on */
 enum ma_msg_mode ma_msg_mode(const struct ma_msg *m);
+
+/* ma_msg_passes - 1 when Mode leaves this message alone (not s or not v) */
+int	ma_msg_passes(const struct ma_msg *m);
 
 /* ma_msg_wants_body - whether body chunks matter (front ends may skip them) */
 int	ma_msg_wants_body(const struct ma_msg *m);

@@ -190,6 +190,207 @@ START_TEST(test_print_lists_every_key)
 }
 END_TEST
 
+/* load2 - two configuration texts as two -c files */
+static enum ma_status
+load2(const char *a, const char *b, struct ma_config **c, char *err,
+      size_t errlen)
+{
+	char   *pa = strdup(write_tmp(a, strlen(a)));
+	char   *pb = b ? strdup(write_tmp(b, strlen(b))) : NULL;
+	const char *paths[2] = {pa, pb};
+	enum ma_status st = ma_config_load_files(paths, b ? 2 : 1, c, err,
+						 errlen);
+
+	unlink(pa);
+	free(pa);
+	if (pb != NULL) {
+		unlink(pb);
+		free(pb);
+	}
+	return (st);
+}
+
+/* has_note - one of the -n notes contains want */
+static int
+has_note(const struct ma_config *c, const char *want)
+{
+	const char *const *n = ma_config_notes(c);
+
+	for (; n != NULL && *n != NULL; n++)
+		if (strstr(*n, want) != NULL)
+			return (1);
+	return (0);
+}
+
+START_TEST(test_opendkim_and_opendmarc_files)
+{
+	static const char dkim[] =
+	    "Syslog\t\t\tyes\n"
+	    "SyslogSuccess\t\tyes\n"
+	    "Canonicalization\trelaxed/simple\n"
+	    "Mode\t\t\tsv\n"
+	    "OverSignHeaders\t\tFrom\n"
+	    "Socket\t\t\tlocal:/run/opendkim/opendkim.sock\n"
+	    "UMask\t\t\t007\n"
+	    "InternalHosts\t\tcsl:192.168.0.0/16, localhost\n"
+	    "MTA\t\t\tORIGINATING\n"
+	    "On-InternalError\treject\n"
+	    "On-BadSignature\treject\n"
+	    "ExternalIgnoreList\t/etc/opendkim/hosts\n"
+	    "MaximumSignaturesToVerify 0\n";
+	static const char dmarc[] =
+	    "AuthservID mx.example.net\n"
+	    "Socket local:/run/opendmarc/opendmarc.sock\n"
+	    "PublicSuffixList /usr/share/publicsuffix/public_suffix_list.dat\n"
+	    "IgnoreHosts 10.0.0.0/8\n"
+	    "IgnoreAuthenticatedClients false\n"
+	    "TrustedAuthservIDs mx-old.example.net, HOSTNAME\n"
+	    "HistoryFile /run/opendmarc/opendmarc.dat\n";
+	struct ma_config *c;
+	char	err[512];
+	struct ma_ip ip;
+
+	ck_assert_msg(load2(dkim, dmarc, &c, err, sizeof(err)) == MA_OK, "%s", err);
+	ck_assert_str_eq(c->socket, "local:/run/opendkim/opendkim.sock");
+	ck_assert_int_eq(c->policy.sign_header_relaxed, 1);
+	ck_assert_int_eq(c->policy.sign_body_relaxed, 0);
+	ck_assert_int_eq(c->policy.no_sign, 0);
+	ck_assert_int_eq(c->policy.no_verify, 0);
+	ck_assert_str_eq(c->policy.signing_daemons[0], "ORIGINATING");
+	ck_assert_int_eq(c->policy.on_error, MA_ACTION_REJECT);
+	ck_assert_uint_eq(c->policy.dkim_max_signatures, 100);
+	ck_assert_str_eq(c->policy.authserv_id, "mx.example.net");
+	ck_assert_int_eq(c->policy.auth_is_internal, 0);
+	ck_assert_str_eq(c->policy.trusted_authserv_ids[0], "mx-old.example.net");
+	ck_assert_int_eq(c->report_history, 1);
+	/* InternalHosts and IgnoreHosts add up; localhost is both loopbacks */
+	ma_ip_parse("192.168.4.4", &ip);
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 1);
+	ma_ip_parse("10.9.9.9", &ip);
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 1);
+	ma_ip_parse("::1", &ip);
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 1);
+	ma_ip_parse("127.0.0.2", &ip);	/* localhost is 127.0.0.1 only */
+	ck_assert_int_eq(ma_cidr_list_match(&c->policy.internal_hosts, &ip), 0);
+	/* OpenDMARC's default: monitor only */
+	ck_assert_int_eq(c->policy.reject_failures, 0);
+	ck_assert(has_note(c, "RejectFailures no: OpenDMARC's default"));
+	ck_assert(has_note(c, ":2: SyslogSuccess ignored"));
+	ck_assert(has_note(c, ":7: UMask ignored"));
+	ck_assert(has_note(c, ":11: On-BadSignature ignored: a DKIM failure"));
+	ck_assert(has_note(c, ":2: Socket ignored: already set at"));
+	ck_assert(has_note(c, ":3: PublicSuffixList ignored"));
+	ck_assert(has_note(c, ":7: HistoryFile is ReportHistory yes"));
+	ma_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_foreign_keys_errors)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} t[] = {
+		{"Frobnicate yes\n", ":1: unknown key \"Frobnicate\""},
+		{"IgnoreMailFrom example.com\n", "IgnoreMailFrom example.com: not "
+		 "supported: mailauthd cannot exempt"},
+		{"PeerList /etc/opendkim/peers\n", "not supported"},
+		{"On-Default sometimes\n", "expected accept, discard"},
+		{"Mode x\n", "Mode: expected s, v or sv"},
+		{"Mode ss\n", "Mode: expected s, v or sv"},
+		{"InternalHosts !10.1.1.1, 10.0.0.0/8\n", "exceptions (!)"},
+		{"InternalHosts mail.example.com\n", "host names other than localhost"},
+		{"InternalHosts refile:/etc/hosts.re\n", "refile: (patterns)"},
+		{"IgnoreHosts 10.0.0.0/40\n", "IgnoreHosts: bad address"},
+		{"Socket inet:1@127.0.0.1\nsocket inet:2@127.0.0.1\n",
+		 ":2: Socket given twice (first at"},
+		{"Include /nonexistent/opendkim.conf\n", "/nonexistent/opendkim.conf"},
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ma_config *c = NULL;
+		char	err[512] = "";
+
+		ck_assert_msg(load2(t[i].text, NULL, &c, err, sizeof(err)) != MA_OK,
+			      "case %zu accepted", i);
+		ck_assert_ptr_null(c);
+		ck_assert_msg(strstr(err, t[i].want) != NULL,
+			      "case %zu: got \"%s\", want \"%s\"", i, err, t[i].want);
+	}
+}
+END_TEST
+
+START_TEST(test_foreign_defaults_and_on_default)
+{
+	struct ma_config *c;
+	char	err[512];
+
+	/* an OpenDKIM file without Canonicalization: OpenDKIM's simple/simple */
+	ck_assert_msg(load2("SyslogSuccess yes\nOn-Default tempfail\n"
+			    "On-DNSError accept\nMode v\n", NULL, &c, err,
+			    sizeof(err)) == MA_OK, "%s", err);
+	ck_assert_int_eq(c->policy.sign_header_relaxed, 0);
+	ck_assert_int_eq(c->policy.sign_body_relaxed, 0);
+	ck_assert_int_eq(c->policy.on_temperror, MA_ACTION_ACCEPT);
+	ck_assert_int_eq(c->policy.on_error, MA_ACTION_TEMPFAIL);
+	ck_assert_int_eq(c->policy.no_sign, 1);
+	ck_assert_int_eq(c->policy.no_verify, 0);
+	ck_assert_int_eq(c->policy.reject_failures, 1);	/* not OpenDMARC's */
+	ma_config_free(&c);
+	/* our own file: our defaults, no notes */
+	ck_assert_msg(load2("AuthservID mx\n", NULL, &c, err, sizeof(err))
+		      == MA_OK, "%s", err);
+	ck_assert_int_eq(c->policy.sign_header_relaxed, 1);
+	ck_assert_ptr_null(ma_config_notes(c));
+	ma_config_free(&c);
+	/* On-Default discard is never applied to the DNS action */
+	ck_assert_msg(load2("On-Default discard\n", NULL, &c, err, sizeof(err))
+		      == MA_OK, "%s", err);
+	ck_assert_int_eq(c->policy.on_temperror, MA_ACTION_ACCEPT);
+	ck_assert(has_note(c, "On-Default discard ignored for TemperrorAction"));
+	ma_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_print_config_loads_back)
+{
+	static const char dkim[] =
+	    "Canonicalization relaxed/simple\n"
+	    "InternalHosts 192.168.0.0/16\n"
+	    "DNSZoneFile /dev/null\n"
+	    "DNSZoneFile /dev/null\n"
+	    "SyslogSuccess yes\n";
+	static const char dmarc[] =
+	    "IgnoreHosts 10.0.0.0/8\nPublicSuffixList /x\n";
+	struct ma_config *c, *c2;
+	char	err[512], *out = NULL;
+	size_t	len = 0;
+	FILE   *fp;
+	char   *path;
+
+	ck_assert_msg(load2(dkim, dmarc, &c, err, sizeof(err)) == MA_OK, "%s", err);
+	fp = open_memstream(&out, &len);
+	ma_config_print_native(c, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(strstr(out, "\nInternalHosts 192.168.0.0/16, 10.0.0.0/8\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nRejectFailures no\n"));
+	ck_assert_ptr_nonnull(strstr(out, "PublicSuffixList ignored"));
+	path = write_tmp(out, len);
+	ck_assert_msg(ma_config_load(path, &c2, err, sizeof(err)) == MA_OK,
+		      "%s\n%s", err, out);
+	ck_assert_uint_eq(c2->policy.internal_hosts.n, 2);
+	ck_assert_int_eq(c2->policy.reject_failures, 0);
+	ck_assert_int_eq(c2->policy.sign_body_relaxed, 0);
+	ck_assert_str_eq(c2->zone_files[1], "/dev/null");
+	ck_assert_ptr_null(ma_config_notes(c2));
+	unlink(path);
+	free(out);
+	ma_config_free(&c);
+	ma_config_free(&c2);
+}
+END_TEST
+
 START_TEST(test_signing_keys)
 {
 	static const char text[] =
@@ -251,6 +452,10 @@ main(void)
 	tcase_add_test(tc, test_internal_hosts_file);
 	tcase_add_test(tc, test_print_lists_every_key);
 	tcase_add_test(tc, test_signing_keys);
+	tcase_add_test(tc, test_opendkim_and_opendmarc_files);
+	tcase_add_test(tc, test_foreign_keys_errors);
+	tcase_add_test(tc, test_foreign_defaults_and_on_default);
+	tcase_add_test(tc, test_print_config_loads_back);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
