@@ -87,6 +87,19 @@ enum ma_status ma_config_build_engine(const struct ma_config *c,
 				      struct ma_engine **out, char *err,
 				      size_t errlen);
 
+/* The part of ma_config_build_engine_part() that failed (NONE: success). */
+enum ma_config_part {
+	MA_CONFIG_PART_NONE, MA_CONFIG_PART_DNS, MA_CONFIG_PART_ZONES,
+	MA_CONFIG_PART_KEYS, MA_CONFIG_PART_ENGINE
+};
+
+/* ma_config_build_engine_part - as above; *part_out (may be NULL) says
+ * which part failed */
+enum ma_status ma_config_build_engine_part(const struct ma_config *c,
+					   struct ma_engine **out,
+					   enum ma_config_part *part_out,
+					   char *err, size_t errlen);
+
 /* ma_config_load_keys - key store for KeyTable/SigningTable or Domain/Selector/KeyFile; NULL when none */
 struct ma_keystore;
 enum ma_status ma_config_load_keys(const struct ma_config *c,

@@ -14,7 +14,9 @@
  *	The engine owns the resolver and the key store; on failure nothing
  *	is left behind.
  * DIAGNOSTICS
- *	The failing part's message in err (file:line where there is one).
+ *	The failing part's message in err (file:line where there is one);
+ *	ma_config_build_engine_part() also says which part it was (the
+ *	daemon counts key store failures for its metrics).
  * THREADS
  *	Call before serving, or from the reload thread; the result is
  *	read-only.
@@ -71,12 +73,25 @@ enum ma_status
 ma_config_build_engine(const struct ma_config *c, struct ma_engine **out,
 		       char *err, size_t errlen)
 {
+	return (ma_config_build_engine_part(c, out, NULL, err, errlen));
+}
+
+/* ma_config_build_engine_part - the same, saying which part failed */
+enum ma_status
+ma_config_build_engine_part(const struct ma_config *c, struct ma_engine **out,
+			    enum ma_config_part *part_out, char *err,
+			    size_t errlen)
+{
 	struct ma_dns_options opt;
 	struct ma_keystore *keys;
 	struct ma_dns *dns;
 	enum ma_status st;
+	enum ma_config_part dummy;
 	size_t	i;
 
+	if (part_out == NULL)
+		part_out = &dummy;
+	*part_out = MA_CONFIG_PART_DNS;
 	memset(&opt, 0, sizeof(opt));
 	opt.nameservers = (const char *const *) c->nameservers;
 	opt.timeout_ms = c->dns_timeout_ms;
@@ -85,16 +100,22 @@ ma_config_build_engine(const struct ma_config *c, struct ma_engine **out,
 	opt.trust_anchor_file = c->trust_anchor_file;
 	if ((st = ma_dns_new(&opt, &dns, err, errlen)) != MA_OK)
 		return (st);
+	*part_out = MA_CONFIG_PART_ZONES;
 	for (i = 0; c->zone_files && c->zone_files[i]; i++)
 		if ((st = ma_dns_load_zone_file(dns, c->zone_files[i], err,
 						errlen)) != MA_OK) {
 			ma_dns_free(&dns);
 			return (st);
 		}
+	*part_out = MA_CONFIG_PART_KEYS;
 	if ((st = ma_config_load_keys(c, &keys, err, errlen)) != MA_OK) {
 		ma_dns_free(&dns);
 		return (st);
 	}
-	return (ma_engine_new(&c->policy, dns, keys, out, err, errlen));
+	*part_out = MA_CONFIG_PART_ENGINE;
+	st = ma_engine_new(&c->policy, dns, keys, out, err, errlen);
+	if (st == MA_OK)
+		*part_out = MA_CONFIG_PART_NONE;
+	return (st);
 }
 

@@ -95,10 +95,9 @@ enum ma_dkim_key_state ma_dkim_key_record(struct ma_arena *a,
 /*
  * ma_pubkey_get - the key of a SubjectPublicKeyInfo (DER), decoded once
  * and kept (pubkey_cache.c); a new reference or NULL when not a key.
- * ma_pubkey_stats - its hits and misses since start.
+ * (ma_pubkey_stats, its counters, is in <mailauth/dkim.h>.)
  */
 struct evp_pkey_st;
 struct evp_pkey_st *ma_pubkey_get(const unsigned char *der, size_t len);
-void	ma_pubkey_stats(unsigned long long *hits, unsigned long long *misses);
 
 #endif

@@ -108,6 +108,14 @@ struct ma_dns {
 	unsigned pf_count;
 };
 
+/*
+ * Totals over every context of the process since start (atomic), for
+ * ma_dns_stats_process(): a reload makes a new context while messages
+ * still finish on the old one, and metrics must not go backwards.
+ */
+static unsigned long long all_queries, all_timeouts, all_servfails;
+static unsigned long long all_prefetches;
+
 /* One prefetch in flight: owned by the list until its answer comes. */
 struct prefetch {
 	struct ma_dns *d;
@@ -806,6 +814,7 @@ ma_dns_prefetch(struct ma_dns *d, const char *name, int type)
 		return;
 	}
 	__atomic_add_fetch(&d->n_prefetches, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&all_prefetches, 1, __ATOMIC_RELAXED);
 }
 
 /* ma_dns_stats - read the counters */
@@ -825,14 +834,30 @@ ma_dns_stats(struct ma_dns *d, struct ma_dns_stats *out)
 			   &out->cache_entries);
 }
 
+/* ma_dns_stats_process - the counters of every context since start */
+void
+ma_dns_stats_process(struct ma_dns_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->queries = __atomic_load_n(&all_queries, __ATOMIC_RELAXED);
+	out->timeouts = __atomic_load_n(&all_timeouts, __ATOMIC_RELAXED);
+	out->servfails = __atomic_load_n(&all_servfails, __ATOMIC_RELAXED);
+	out->prefetches = __atomic_load_n(&all_prefetches, __ATOMIC_RELAXED);
+	ma_dns_cache_totals(&out->cache_hits, &out->cache_entries);
+}
+
 /* count - note the outcome of one query in the counters */
 static enum ma_status
 count(struct ma_dns *d, const struct ma_dns_answer *ans, enum ma_status st)
 {
-	if (ans->rcode == MA_DNS_TIMEOUT)
+	__atomic_add_fetch(&all_queries, 1, __ATOMIC_RELAXED);
+	if (ans->rcode == MA_DNS_TIMEOUT) {
 		__atomic_add_fetch(&d->n_timeouts, 1, __ATOMIC_RELAXED);
-	else if (ans->rcode == MA_DNS_SERVFAIL)
+		__atomic_add_fetch(&all_timeouts, 1, __ATOMIC_RELAXED);
+	} else if (ans->rcode == MA_DNS_SERVFAIL) {
 		__atomic_add_fetch(&d->n_servfails, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&all_servfails, 1, __ATOMIC_RELAXED);
+	}
 	return (st);
 }
 

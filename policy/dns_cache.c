@@ -23,6 +23,10 @@
  *	Keys are the type and the name in lower case without trailing
  *	dot. When the cache is full, the entry inserted first goes
  *	(expired ones go when met).
+ *
+ *	Process-wide totals over every cache (ma_dns_cache_totals(), for
+ *	the metrics): hits since start and entries held now, kept with
+ *	relaxed atomics beside each cache's own counters.
  * MEMORY
  *	One malloc per entry (key, rdata and lengths in one block); all
  *	freed by ma_dns_cache_free(). Hits are copied into the caller's
@@ -49,6 +53,10 @@
 #include "ma_limits.h"
 
 #define BUCKETS	4096		/* power of two */
+
+/* Totals over every cache of the process (atomic; ma_dns_cache_totals). */
+static unsigned long long all_hits;
+static size_t all_entries;
 
 struct entry {
 	struct entry *next;		/* bucket chain */
@@ -139,6 +147,7 @@ unlink_entry(struct ma_dns_cache *c, struct entry *e)
 	else
 		c->newest = e->older;
 	c->count--;
+	__atomic_sub_fetch(&all_entries, 1, __ATOMIC_RELAXED);
 }
 
 void
@@ -153,6 +162,7 @@ ma_dns_cache_free(struct ma_dns_cache **cp)
 		next = e->newer;
 		free(e);
 	}
+	__atomic_sub_fetch(&all_entries, c->count, __ATOMIC_RELAXED);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 	*cp = NULL;
@@ -246,6 +256,7 @@ ma_dns_cache_put(struct ma_dns_cache *c, const char *name, int type,
 		c->oldest = e;
 	c->newest = e;
 	c->count++;
+	__atomic_add_fetch(&all_entries, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -268,6 +279,7 @@ ma_dns_cache_get(struct ma_dns_cache *c, struct ma_arena *arena,
 		goto out;
 	}
 	c->hits++;
+	__atomic_add_fetch(&all_hits, 1, __ATOMIC_RELAXED);
 	out->rcode = e->rcode;
 	out->secure = e->secure;
 	out->n = e->n;
@@ -322,4 +334,12 @@ ma_dns_cache_stats(struct ma_dns_cache *c, unsigned long long *hits,
 	*misses = c->misses;
 	*entries = c->count;
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* ma_dns_cache_totals - hits of every cache since start, entries now */
+void
+ma_dns_cache_totals(unsigned long long *hits, size_t *entries)
+{
+	*hits = __atomic_load_n(&all_hits, __ATOMIC_RELAXED);
+	*entries = __atomic_load_n(&all_entries, __ATOMIC_RELAXED);
 }

@@ -116,4 +116,7 @@ int	ma_dns_cache_has(struct ma_dns_cache *c, const char *name, int type,
 void	ma_dns_cache_stats(struct ma_dns_cache *c, unsigned long long *hits,
 			   unsigned long long *misses, size_t *entries);
 
+/* ma_dns_cache_totals - hits of every cache since start, entries held now */
+void	ma_dns_cache_totals(unsigned long long *hits, size_t *entries);
+
 #endif

@@ -59,6 +59,12 @@ enum ma_status ma_dkim_verifier_new(struct ma_dns *dns,
 void	ma_dkim_verifier_free(struct ma_dkim_verifier **vp);
 
 /*
+ * ma_pubkey_stats - hits and misses of the process-wide cache of decoded
+ * public keys (pubkey_cache.c) since start; thread-safe
+ */
+void	ma_pubkey_stats(unsigned long long *hits, unsigned long long *misses);
+
+/*
  * ma_dkim_verify_start - per-message verification; registers its cleanup
  * on arena (so it ends with the message).
  */

@@ -122,6 +122,14 @@ struct ma_dns_stats {
 void	ma_dns_stats(struct ma_dns *d, struct ma_dns_stats *out);
 
 /*
+ * ma_dns_stats_process - the same counters summed over every context
+ * of the process since it started (contexts freed included, so they
+ * never go back at a reload); cache_entries: answers held now by every
+ * live cache. Thread-safe.
+ */
+void	ma_dns_stats_process(struct ma_dns_stats *out);
+
+/*
  * ma_dns_prefetch - start resolving name/type now, without waiting and
  * without charging a budget, so that the answer is in the cache (or on
  * its way: libunbound joins a later query to the one in flight) when
