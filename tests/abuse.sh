@@ -70,6 +70,7 @@ RejectFailures yes
 KeyTable $D/KeyTable
 SigningTable refile:$D/SigningTable.rsa
 SigningDaemons ORIGINATING
+ReportDatabase sqlite:$D/history.db
 EOF
 "$MAD" -n -c "$D/mailauthd.conf" >"$D/check.log" 2>&1 ||
 	{ fail config "$(head -3 "$D/check.log")"; finish; }

@@ -10,6 +10,8 @@
 #	2. autoreconf -fi; build-ci: configure --enable-werror, make check
 #	   (unit, conformance, script tests);
 #	3. build-asan: configure --enable-asan --enable-ubsan, make check;
+#	3b. build-dist: make distcheck (the tarball configures, builds,
+#	   passes make check from a read-only copy, installs, uninstalls);
 #	4. the unit tests of build-ci once more under valgrind;
 #	5. tests/e2e/postfix.sh and tests/e2e/sendmail.sh against build-ci,
 #	   and against build-asan (mailauthd under the sanitizers); Sendmail
@@ -25,7 +27,7 @@
 #	nothing failed.
 # ENVIRONMENT
 #	JOBS (make -j; default: number of CPUs), SKIP_DEPS=1 (no apt-get),
-#	SKIP_AUTORECONF=1, SKIP_ASAN=1, SKIP_VALGRIND=1, SKIP_E2E=1, SKIP_SOAK=1, SKIP_FUZZ=1 (for
+#	SKIP_AUTORECONF=1, SKIP_ASAN=1, SKIP_VALGRIND=1, SKIP_E2E=1, SKIP_SOAK=1, SKIP_FUZZ=1, SKIP_DISTCHECK=1 (for
 #	local runs only; CI runs everything), CI=true: a layer that cannot
 #	run is a failure.
 set -u
@@ -41,7 +43,8 @@ postfix nsd swaks python3-dkim python3-spf python3-dnslib libmail-dkim-perl
 libclang-rt-14-dev valgrind openssl sasl2-bin
 libsasl2-modules libsasl2-modules-db libsqlite3-dev libpq-dev zlib1g-dev
 postgresql libxml2-utils libmail-dmarc-perl clang
-m4 sendmail-cf liblockfile1 libwrap0 miltertest"
+m4 sendmail-cf liblockfile1 libwrap0 miltertest
+libmicrohttpd-dev libsystemd-dev prometheus systemd curl opendkim opendmarc"
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -175,6 +178,27 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 	build_and_check build-asan --enable-asan --enable-ubsan && ASAN_OK=1
+fi
+
+# ---------------------------------------------------------------- 3b. distcheck
+# one case: make distcheck in build-dist passes (a second make check of
+# the whole suite, in the unpacked tarball: about 4 minutes on 2 cores)
+if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
+	log "build-dist: make distcheck"
+	rm -rf build-dist
+	mkdir -p build-dist
+	dc_start=$(date +%s)
+	if (cd build-dist && ../configure -q >configure.out 2>&1 &&
+	    timeout 3600 make -j"$JOBS" distcheck >distcheck.log 2>&1); then
+		layer distcheck 1 0
+	else
+		tail -n 60 build-dist/configure.out build-dist/distcheck.log 2>/dev/null
+		for f in build-dist/mailauthd-*/_build/sub/test-suite.log; do
+			[ -f "$f" ] && sed -n '/^FAIL\|^ERROR/,+40p' "$f" | head -n 200
+		done
+		layer distcheck 0 1
+	fi
+	log "build-dist: make distcheck took $(($(date +%s) - dc_start)) s"
 fi
 
 # ---------------------------------------------------------------- 4. valgrind

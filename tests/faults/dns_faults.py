@@ -200,7 +200,9 @@ def run_daemon(port, key):
     with open(conf, "w") as f:
         f.write("Socket unix:%s\nPidFile %s/mailauthd.pid\nAuthservID mx.test.example\n"
                 "Hostname mx.test.example\nNameservers 127.0.0.1@%d\n"
-                "DNSTimeout 500ms\nMessageDNSTimeout %d\n" % (sock, tmp, port, MSG_TIMEOUT))
+                "DNSTimeout 500ms\nMessageDNSTimeout %d\n"
+                "ReportDatabase sqlite:%s/history.db\n"
+                % (sock, tmp, port, MSG_TIMEOUT, tmp))
     logp = os.path.join(tmp, "mailauthd.log")
     log = open(logp, "wb")
     d = subprocess.Popen([daemon, "-f", "-c", conf], stdout=log, stderr=log)
