@@ -96,6 +96,9 @@ static const struct key keys[] = {
 	 "seconds of DNS time allowed per message", 3600000},
 	{"RejectFailures", T_BOOL, "yes",
 	 "act on DMARC reject/quarantine (no: monitor, log only)", 0},
+	{"HoldQuarantined", T_BOOL, "yes",
+	 "with RejectFailures, DMARC quarantine puts the message in the MTA's "
+	 "hold queue (no: accept and mark it, as OpenDMARC's default)", 0},
 	{"TemperrorAction", T_ACTION, "accept",
 	 "DMARC temperror: accept (and mark) or tempfail", 0},
 	{"InternalErrorAction", T_ACTION, "tempfail",
@@ -664,6 +667,8 @@ apply(struct ma_config *c, int k, const char *value, int append, char *err,
 		p->spf_helo = b;
 	} else if (IS("RemoveForgedAuthResults")) {
 		p->remove_forged_ar = b;
+	} else if (IS("HoldQuarantined")) {
+		p->no_hold = !b;
 	} else if (IS("TrustedAuthservIDs")) {
 		if ((vec = split_list(value, &n)) == NULL)
 			BAD("list too long in");

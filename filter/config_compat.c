@@ -152,9 +152,7 @@ static const struct compat_key compat[] = {
 	{"FixCRLF", K, IGN, NULL, "line ends are canonicalized as RFC 6376 "
 	 "says", NULL},
 	{"HistoryFile", M, FN, NULL, NULL, history_file},
-	{"HoldQuarantinedMessages", M, IGN, NULL, "p=quarantine failures are "
-	 "always put in the MTA's hold queue when RejectFailures is yes "
-	 "(marked only when it is no)", NULL},
+	{"HoldQuarantinedMessages", M, SET, "HoldQuarantined", NULL, NULL},
 	{"IdentityHeader", K, IGN, NULL, "mailauthd never signs with i=",
 	 NULL},
 	{"IdentityHeaderRemove", K, IGN, NULL, "mailauthd never signs with i=",
@@ -314,6 +312,9 @@ const struct ma_compat_default ma_compat_defaults[] = {
 	{MA_DIALECT_OPENDMARC, "RejectFailures", "no",
 	 "OpenDMARC's default: monitor only, act on no policy "
 	 "(mailauthd's own is yes)"},
+	{MA_DIALECT_OPENDMARC, "HoldQuarantined", "no",
+	 "OpenDMARC's default: quarantine failures are accepted and marked, "
+	 "not held (mailauthd's own is yes)"},
 	{0, NULL, NULL, NULL}
 };
 

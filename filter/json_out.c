@@ -24,6 +24,55 @@
 #include <mailauth/authres.h>
 #include "json_out.h"
 
+/* ma_json_log_line - "k=v k=v" (verdict.c's build_log) as an object */
+char *
+ma_json_log_line(const char *qid, const char *line)
+{
+	json_object *o = json_object_new_object(), *dkim = NULL;
+	const char *p = line, *e, *eq;
+	char   *out = NULL;
+
+	if (o == NULL)
+		return (NULL);
+	if (qid != NULL && strncmp(line, "qid=", 4) != 0)
+		json_object_object_add(o, "qid", json_object_new_string(qid));
+	while (*p != '\0') {
+		char	key[64];
+		size_t	klen;
+
+		p += strspn(p, " ");
+		if (*p == '\0')
+			break;
+		e = p + strcspn(p, " ");
+		eq = memchr(p, '=', (size_t) (e - p));
+		klen = eq ? (size_t) (eq - p) : (size_t) (e - p);
+		if (klen == 0 || klen >= sizeof(key)) {
+			p = e;
+			continue;
+		}
+		memcpy(key, p, klen);
+		key[klen] = '\0';
+		{
+			json_object *v = eq ? json_object_new_string_len(eq + 1,
+			    (int) (e - eq - 1)) : json_object_new_boolean(1);
+
+			if (strcmp(key, "dkim") == 0) {
+				if (dkim == NULL) {
+					dkim = json_object_new_array();
+					json_object_object_add(o, "dkim", dkim);
+				}
+				json_object_array_add(dkim, v);
+			} else
+				json_object_object_add(o, key, v);
+		}
+		p = e;
+	}
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN
+						    | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return (out);
+}
+
 /* str_or_null - JSON string, or null for NULL */
 static json_object *
 str_or_null(const char *s)

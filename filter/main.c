@@ -4,10 +4,14 @@
  * SUMMARY
  *	load the configuration, open the milter socket, drop privileges, serve
  * SYNOPSIS
- *	mailauthd [-c file] [-n] [-f] [-v] [-V]
+ *	mailauthd [-c file]... [-n] [-f] [-v] [-V] [--print-config]
  * DESCRIPTION
  *	-c file	configuration (default SYSCONFDIR/mailauthd/mailauthd.conf
- *		when it exists, else the built-in defaults)
+ *		when it exists, else the built-in defaults); given again,
+ *		the files are read in turn (an opendkim.conf and an
+ *		opendmarc.conf: config_compat.c)
+ *	--print-config  print what the files set as a mailauthd.conf,
+ *		with the keys ignored and why; exit
  *	-n	check the configuration: load it and build the engine (so
  *		resolver and zone-file errors show), report, exit
  *	-f	stay in the foreground and log to stderr (else: syslog and
@@ -16,15 +20,19 @@
  *	-V	print the version and exit
  *
  *	Start order: configuration, log sink, (detach), ma_spf_init() before
- *	any thread, engine, milter socket (a stale unix socket is removed,
- *	mode 0660), PidFile, UserID (only when started as root), then the
- *	milter server (mproto.c, our own protocol code, not libmilter).
+ *	any thread, engine, the metrics endpoint (MetricsListen; its thread
+ *	started with the signals blocked; metrics_http.c), milter socket (a
+ *	stale unix socket is removed, mode 0660), PidFile, UserID (only
+ *	when started as root), then the milter server (mproto.c, our own
+ *	protocol code, not libmilter). -n never starts the endpoint.
  *	SIGTERM and SIGINT stop gracefully; SIGHUP (and SIGUSR1, as OpenDKIM
  *	uses) reload the configuration and keys into a new engine snapshot:
  *	messages in flight finish with the old one, a broken configuration
  *	is logged and the old one stays. The server runs in its own thread;
  *	the main thread takes the signals (see serve()).
- *	SIGPIPE is ignored.
+ *	SIGPIPE is ignored. Under systemd (Type=notify, NOTIFY_SOCKET set)
+ *	READY=1 follows the start, RELOADING=1 and READY=1 frame each reload,
+ *	STOPPING=1 a stop (notify.c).
  * MEMORY
  *	The configuration lives until exit (reload swaps it); the engine is
  *	owned by milter.c's current pointer and the sessions using it.
@@ -41,6 +49,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -63,15 +72,20 @@
 #include <mailauth/spf.h>
 
 #include "cfg.h"
+#include "ma_limits.h"
+#include "metrics.h"
 #include "milter.h"
 #include "mproto.h"
+#include "notify.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_CONFIG	2
 #define DEFAULT_CONFIG	SYSCONFDIR "/mailauthd/mailauthd.conf"
 
 struct opts {
-	const char *config;
+	const char *config[MA_LIMIT_CONFIG_FILES];
+	size_t	n_config;
+	int	print_config;
 	int	check;
 	int	foreground;
 	int	verbose;
@@ -82,7 +96,8 @@ static const char *const level_name[] = {
 };
 
 static int ready_fd = -1;		/* pipe to the waiting parent */
-static char *reload_path;		/* configuration to reload (owned) */
+static char *reload_paths[MA_LIMIT_CONFIG_FILES]; /* to reload (owned) */
+static size_t n_reload_paths;
 
 /* sink_stderr - log sink for the foreground */
 static void
@@ -122,7 +137,8 @@ sink_syslog(enum ma_log_level level, const char *text, void *ctx)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mailauthd [-c file] [-n] [-f] [-v] [-V]\n");
+	fprintf(stderr, "usage: mailauthd [-c file]... [-n] [-f] [-v] [-V] "
+		"[--print-config]\n");
 	exit(EXIT_CONFIG);
 }
 
@@ -130,13 +146,25 @@ usage(void)
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
+	static const struct option longopts[] = {
+		{"print-config", no_argument, NULL, 'P'},
+		{NULL, 0, NULL, 0}
+	};
 	int	ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt(argc, argv, "c:nfvV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nfvV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			o->config = optarg;
+			if (o->n_config >= MA_LIMIT_CONFIG_FILES) {
+				fprintf(stderr, "mailauthd: at most %d -c files\n",
+					MA_LIMIT_CONFIG_FILES);
+				exit(EXIT_CONFIG);
+			}
+			o->config[o->n_config++] = optarg;
+			break;
+		case 'P':
+			o->print_config = 1;
 			break;
 		case 'n':
 			o->check = 1;
@@ -158,26 +186,36 @@ parse_args(int argc, char **argv, struct opts *o)
 		usage();
 }
 
-/* load_config - the file named, the default file, or defaults */
+/* load_config - the files named, the default file, or defaults */
 static struct ma_config *
-load_config(const char *path, char *err, size_t errlen)
+load_config(const char *const *paths, size_t n, char *err, size_t errlen)
 {
+	static const char *const def[] = {DEFAULT_CONFIG};
 	struct ma_config *c = NULL;
 	enum ma_status st;
 
-	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
-		path = DEFAULT_CONFIG;
-	if (path != NULL)
-		st = ma_config_load(path, &c, err, errlen);
-	else
-		st = ma_config_new_defaults(&c, err, errlen);
+	if (n == 0 && access(DEFAULT_CONFIG, F_OK) == 0) {
+		paths = def;
+		n = 1;
+	}
+	st = ma_config_load_files(paths, n, &c, err, errlen);
 	if (st != MA_OK) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "%s: %s",
-				 path ? path : "defaults", ma_status_str(st));
+				 n > 0 ? paths[0] : "defaults", ma_status_str(st));
 		return (NULL);
 	}
 	return (c);
+}
+
+/* print_notes - the keys a file set that mean nothing here, and why */
+static void
+print_notes(const struct ma_config *c, FILE *fp)
+{
+	const char *const *n = ma_config_notes(c);
+
+	for (; n != NULL && *n != NULL; n++)
+		fprintf(fp, "mailauthd: note: %s\n", *n);
 }
 
 /* check_only - the -n check: load, build, report; exit status */
@@ -188,10 +226,16 @@ check_only(const struct opts *o)
 	struct ma_config *c;
 	struct ma_engine *e = NULL;
 
-	if ((c = load_config(o->config, err, sizeof(err))) == NULL) {
+	if ((c = load_config(o->config, o->n_config, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mailauthd: configuration error: %s\n", err);
 		return (EXIT_CONFIG);
 	}
+	if (o->print_config) {
+		ma_config_print_native(c, stdout);
+		ma_config_free(&c);
+		return (0);
+	}
+	print_notes(c, stdout);
 	ma_spf_init();
 	if (ma_config_build_engine(c, &e, err, sizeof(err)) != MA_OK) {
 		fprintf(stderr, "mailauthd: %s: %s\n",
@@ -442,30 +486,40 @@ write_pidfile(const char *path)
 		fatal(EXIT_RUNTIME, "PidFile %s: %s", path, strerror(errno));
 }
 
-/* reload - new configuration and engine; the old serves on on error */
-static void
+/* reload - new configuration and engine (0), or the old serves on (-1) */
+static int
 reload(void)
 {
 	char	err[512] = "";
 	struct ma_config *c;
 	struct ma_engine *e = NULL;
+	enum ma_config_part part;
 
-	if ((c = load_config(reload_path, err, sizeof(err))) == NULL) {
+	if ((c = load_config((const char *const *) reload_paths,
+			     n_reload_paths, err, sizeof(err))) == NULL) {
 		ma_log(MA_LOG_ERROR, "reload: configuration error: %s; "
 		       "keeping the running configuration", err);
-		return;
+		ma_metrics_reload(0);
+		return (-1);
 	}
-	if (ma_config_build_engine(c, &e, err, sizeof(err)) != MA_OK) {
+	if (ma_config_build_engine_part(c, &e, &part, err, sizeof(err))
+	    != MA_OK) {
 		ma_log(MA_LOG_ERROR, "reload: %s; keeping the running "
 		       "configuration", err);
 		ma_config_free(&c);
-		return;
+		if (part == MA_CONFIG_PART_KEYS)
+			ma_metrics_key_error();
+		ma_metrics_reload(0);
+		return (-1);
 	}
 	ma_milter_set_engine(e, c->policy.on_error);
+	ma_milter_set_log_json(c->log_json);
 	ma_engine_unref(&e);
 	ma_log(MA_LOG_INFO, "reloaded %s", c->path ? c->path :
 	       "built-in defaults");
 	ma_config_free(&c);
+	ma_metrics_reload(1);
+	return (0);
 }
 
 /*
@@ -492,7 +546,9 @@ reload_thread(void *arg)
 			pthread_cond_wait(&reload_cond, &reload_lock);
 		reload_wanted = 0;
 		pthread_mutex_unlock(&reload_lock);
-		reload();
+		ma_notify_reloading();
+		ma_notify_ready("%s", reload() == 0 ? "serving; reloaded" :
+				"serving; reload failed, configuration kept");
 	}
 	return (NULL);
 }
@@ -548,6 +604,7 @@ serve(void)
 			pthread_mutex_unlock(&reload_lock);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			ma_log(MA_LOG_INFO, "signal %d: stopping", sig);
+			ma_notify_stopping();
 			ma_mserver_stop(server);
 		}
 	}
@@ -585,23 +642,29 @@ main(int argc, char **argv)
 	struct ma_config *cfg;
 	struct ma_engine *engine = NULL;
 	struct ma_report_store *history = NULL;
+	struct ma_metrics_http *metrics = NULL;
 	char	err[512] = "";
 	const char *sock_path;
 	int	rc;
 
 	parse_args(argc, argv, &o);
-	if (o.check)
+	if (o.check || o.print_config)
 		return (check_only(&o));
-	if ((cfg = load_config(o.config, err, sizeof(err))) == NULL) {
+	if ((cfg = load_config(o.config, o.n_config, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mailauthd: configuration error: %s\n", err);
 		return (EXIT_CONFIG);
 	}
-	/* an absolute copy: the daemon moves to / and frees cfg at exit */
-	if (cfg->path != NULL
-	    && (reload_path = realpath(cfg->path, NULL)) == NULL
-	    && (reload_path = strdup(cfg->path)) == NULL) {
-		fprintf(stderr, "mailauthd: out of memory\n");
-		return (EXIT_RUNTIME);
+	/* absolute copies: the daemon moves to / and frees cfg at exit */
+	for (; cfg->paths != NULL && cfg->paths[n_reload_paths] != NULL;
+	     n_reload_paths++) {
+		const char *p = cfg->paths[n_reload_paths];
+		char  **slot = &reload_paths[n_reload_paths];
+
+		if ((*slot = realpath(p, NULL)) == NULL
+		    && (*slot = strdup(p)) == NULL) {
+			fprintf(stderr, "mailauthd: out of memory\n");
+			return (EXIT_RUNTIME);
+		}
 	}
 	if (o.foreground) {
 		ma_log_set_sink(sink_stderr, NULL,
@@ -614,6 +677,12 @@ main(int argc, char **argv)
 				o.verbose || cfg->log_why ? MA_LOG_DEBUG :
 				MA_LOG_INFO);
 		detach();
+	}
+	{
+		const char *const *n = ma_config_notes(cfg);
+
+		for (; n != NULL && *n != NULL; n++)
+			ma_log(MA_LOG_INFO, "configuration note: %s", *n);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
@@ -631,8 +700,15 @@ main(int argc, char **argv)
 		fatal(EXIT_CONFIG, "%s: %s", cfg->path ? cfg->path : "defaults",
 		      err);
 	ma_milter_set_engine(engine, cfg->policy.on_error);
+	ma_milter_set_log_json(cfg->log_json);
 	ma_engine_unref(&engine);
 
+	/* before the milter socket: a port in use leaves nothing behind */
+	if (cfg->metrics_listen != NULL
+	    && ma_metrics_http_start(cfg->metrics_listen, &metrics, err,
+				     sizeof(err)) != MA_OK)
+		fatal(EXIT_RUNTIME, "cannot serve metrics (MetricsListen): %s",
+		      err);
 	sock_path = unix_path(cfg->socket);
 	(void) umask(007);
 	if (ma_mserver_open(cfg->socket, &server, err, sizeof(err)) != MA_OK)
@@ -648,14 +724,18 @@ main(int argc, char **argv)
 	drop_privileges(cfg->user_id, sock_path);
 	history = open_history(cfg);
 	ma_milter_set_report_store(history);
+	ma_metrics_set_report_store(history);
 	if (chdir("/") < 0)
 		fatal(EXIT_RUNTIME, "chdir /: %s", strerror(errno));
 
 	ma_log(MA_LOG_INFO, "starting mailauthd %s on %s", PACKAGE_VERSION,
 	       cfg->socket);
 	detach_done();
+	ma_notify_ready("serving on %s", cfg->socket);
 	rc = serve();
 	ma_log(MA_LOG_INFO, "stopping mailauthd %s", PACKAGE_VERSION);
+	ma_metrics_http_stop(&metrics);
+	ma_metrics_set_report_store(NULL);
 	ma_mserver_close(&server);
 	if (rc != 0) {
 		/* connections still busy: leave them their engine and store */

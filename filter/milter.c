@@ -47,6 +47,9 @@
  * DIAGNOSTICS
  *	info: one line per message (queue id and the verdict's log line).
  *	warn: engine errors, failed header edits; debug: negotiation.
+ *	Counted for the metrics (metrics.c): connections, each message's
+ *	verdict (or on-error action) and its time from MAIL FROM to the
+ *	end-of-message reply; ma_milter_handler() has each step timed.
  * THREADS
  *	libmilter runs callbacks of one connection in sequence, different
  *	connections in parallel. The current engine pointer is guarded by a
@@ -60,6 +63,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -69,6 +73,8 @@
 #include <mailauth/report.h>
 #include <mailauth/log.h>
 
+#include "json_out.h"
+#include "metrics.h"
 #include "milter.h"
 #include "mproto.h"
 
@@ -80,6 +86,9 @@ struct milter_conn {
 	struct ma_session *session;
 	struct ma_msg *msg;		/* current transaction or NULL */
 	enum ma_status msg_status;	/* first failed engine call, or MA_OK */
+	int	passing;		/* Mode: this message is not ours */
+	enum ma_msg_mode mode;		/* of the message (metrics) */
+	long long t_mail;		/* MAIL FROM, ma_metrics_now_ns() */
 	char	qid[QID_MAX];
 };
 
@@ -87,6 +96,14 @@ static pthread_mutex_t cur_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ma_engine *cur_engine;
 static enum ma_action cur_on_error = MA_ACTION_TEMPFAIL;
 static struct ma_report_store *report_store;	/* set before smfi_main */
+static int log_json;			/* LogFormat json; set at (re)load */
+
+/* ma_milter_set_log_json - per-message lines as JSON objects (or not) */
+void
+ma_milter_set_log_json(int on)
+{
+	__atomic_store_n(&log_json, on != 0, __ATOMIC_RELAXED);
+}
 
 /* ma_milter_set_report_store - where DMARC history rows go (NULL: none) */
 void
@@ -129,6 +146,7 @@ conn_get(struct ma_mconn *ctx)
 	c->on_error = cur_on_error;
 	pthread_mutex_unlock(&cur_lock);
 	ma_mconn_set_priv(ctx, c);
+	ma_metrics_conn_open();
 	return (c);
 }
 
@@ -138,6 +156,7 @@ conn_msg_end(struct milter_conn *c)
 {
 	ma_msg_free(&c->msg);
 	c->msg_status = MA_OK;
+	c->passing = 0;
 	c->qid[0] = '\0';
 }
 
@@ -306,6 +325,17 @@ xxfi_envfrom(struct ma_mconn *ctx, char **argv)
 		return (on_error(ctx, c, 0));
 	}
 	conn_qid(ctx, c);
+	c->mode = ma_msg_mode(c->msg);
+	c->t_mail = ma_metrics_now_ns();
+	if (ma_msg_passes(c->msg)) {
+		/* Mode: this direction is not ours; the MTA goes on alone */
+		ma_log(MA_LOG_DEBUG, "%s: %s mail passes (Mode)",
+		       c->qid[0] ? c->qid : "NOQUEUE",
+		       ma_msg_mode(c->msg) == MA_MODE_OUTBOUND ? "outbound"
+		       : "inbound");
+		conn_msg_end(c);
+		c->passing = 1;		/* accepted at end of message */
+	}
 	return (MA_MR_CONTINUE);
 }
 
@@ -468,6 +498,27 @@ apply_action(struct ma_mconn *ctx, const struct milter_conn *c,
 	return (on_error(ctx, c, 1));
 }
 
+/* log_verdict - the one line per message, key=value or JSON (LogFormat) */
+static void
+log_verdict(const struct milter_conn *c, const struct ma_verdict *v)
+{
+	const char *qid = c->qid[0] ? c->qid : "NOQUEUE";
+	const char *line = v->log_line != NULL ? v->log_line
+	    : ma_action_str(v->action);
+	char   *json;
+
+	if (!__atomic_load_n(&log_json, __ATOMIC_RELAXED)) {
+		ma_log(MA_LOG_INFO, "%s: %s", qid, line);
+		return;
+	}
+	if ((json = ma_json_log_line(qid, line)) == NULL) {
+		ma_log(MA_LOG_INFO, "%s: %s", qid, line);
+		return;
+	}
+	ma_log(MA_LOG_INFO, "%s", json);
+	free(json);
+}
+
 /* xxfi_eom - evaluate and apply the verdict */
 static enum ma_mreply
 xxfi_eom(struct ma_mconn *ctx)
@@ -479,8 +530,27 @@ xxfi_eom(struct ma_mconn *ctx)
 
 	if (c == NULL)
 		return (on_error(ctx, NULL, 1));
+	if (c->msg == NULL && c->passing) {
+		struct ma_verdict pass;
+		char	line[QID_MAX + 64];
+
+		conn_qid(ctx, c);
+		memset(&pass, 0, sizeof(pass));
+		pass.action = MA_ACTION_ACCEPT;
+		(void) snprintf(line, sizeof(line), "qid=%s mode=%s "
+				"passed=Mode action=accept",
+				c->qid[0] ? c->qid : "NOQUEUE",
+				c->mode == MA_MODE_OUTBOUND ? "outbound" : "verify");
+		pass.log_line = line;
+		log_verdict(c, &pass);
+		ma_metrics_message(c->mode, MA_ACTION_ACCEPT);
+		ma_metrics_message_done(c->t_mail);
+		conn_msg_end(c);
+		return (MA_MR_ACCEPT);
+	}
 	if (c->msg == NULL) {
 		ma_log(MA_LOG_WARN, "end of message without a transaction");
+		ma_metrics_eval_error();
 		return (on_error(ctx, c, 1));
 	}
 	conn_qid(ctx, c);
@@ -490,19 +560,21 @@ xxfi_eom(struct ma_mconn *ctx)
 		       "on-error action %s", c->qid[0] ? c->qid : "NOQUEUE",
 		       ma_status_str(st), ma_action_str(c->on_error));
 		r = on_error(ctx, c, 1);
+		ma_metrics_eval_error();
+		ma_metrics_message(c->mode, c->on_error);
 	} else {
 		/* header edits only matter for mail that goes on */
 		if (v->action == MA_ACTION_ACCEPT
 		    || v->action == MA_ACTION_QUARANTINE)
 			apply_headers(ctx, c, v);
 		r = apply_action(ctx, c, v);
-		ma_log(MA_LOG_INFO, "%s: %s", c->qid[0] ? c->qid : "NOQUEUE",
-		       v->log_line != NULL ? v->log_line :
-		       ma_action_str(v->action));
+		log_verdict(c, v);
 		/* queued, never waits for the database */
 		if (v->report_row != NULL && report_store != NULL)
 			(void) ma_report_store_append(report_store, v->report_row);
+		ma_metrics_verdict(v);
 	}
+	ma_metrics_message_done(c->t_mail);
 	conn_msg_end(c);
 	return (r);
 }
@@ -530,6 +602,7 @@ xxfi_close(struct ma_mconn *ctx)
 	if (c->engine != NULL)
 		ma_engine_unref(&c->engine);
 	free(c);
+	ma_metrics_conn_close();
 	ma_mconn_set_priv(ctx, NULL);
 }
 
@@ -547,9 +620,9 @@ static const struct ma_mhandler milter_handler = {
 	.close = xxfi_close,
 };
 
-/* ma_milter_handler - the protocol steps of mailauthd */
+/* ma_milter_handler - the protocol steps of mailauthd, each timed */
 const struct ma_mhandler *
 ma_milter_handler(void)
 {
-	return (&milter_handler);
+	return (ma_metrics_timed(&milter_handler));
 }

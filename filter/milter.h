@@ -29,4 +29,7 @@ const struct ma_mhandler *ma_milter_handler(void);
  */
 void	ma_milter_set_engine(struct ma_engine *e, enum ma_action on_error);
 
+/* ma_milter_set_log_json - LogFormat json: per-message lines as JSON */
+void	ma_milter_set_log_json(int on);
+
 #endif

@@ -105,7 +105,8 @@ build_log(struct ma_msg *m)
 	put_kv(&b, "action", ma_action_str(v->action));
 	if (v->action == MA_ACTION_ACCEPT && m->mode == MA_MODE_VERIFY
 	    && m->dmarc.result == MA_DMARC_FAIL
-	    && m->dmarc.disposition > MA_DMARC_P_NONE && !m->e->cfg.reject_failures)
+	    && m->dmarc.disposition > MA_DMARC_P_NONE
+	    && (!m->e->cfg.reject_failures || m->e->cfg.no_hold))
 		put_kv(&b, "would", ma_dmarc_policy_str(m->dmarc.disposition));
 	return (b.data ? b.data : "");
 }
@@ -137,7 +138,8 @@ choose_action(struct ma_msg *m)
 			v->action = MA_ACTION_REJECT;
 			set_reply(v, "550", "5.7.1", ma_arena_printf(m->arena,
 			    "Message rejected by DMARC policy of %s", clean));
-		} else if (d->disposition == MA_DMARC_P_QUARANTINE) {
+		} else if (d->disposition == MA_DMARC_P_QUARANTINE
+			   && !m->e->cfg.no_hold) {
 			v->action = MA_ACTION_QUARANTINE;
 			v->quarantine_reason = ma_arena_printf(m->arena,
 			    "DMARC policy of %s: quarantine", clean);

@@ -53,6 +53,7 @@ struct ma_policy_config {
 	char  **trusted_authserv_ids;	/* TrustedAuthservIDs: also ours */
 	int	no_sign;		/* Mode without s: outbound passes unsigned */
 	int	no_verify;		/* Mode without v: inbound passes unjudged */
+	int	no_hold;		/* HoldQuarantined no: quarantine = accept */
 	unsigned dkim_min_key_bits;	/* MinimumKeyBits, RFC 8301: 1024 */
 	int	dkim_allow_sha1;	/* RFC 8301: no */
 	unsigned dkim_max_signatures;

@@ -275,6 +275,8 @@ START_TEST(test_opendkim_and_opendmarc_files)
 	/* OpenDMARC's default: monitor only */
 	ck_assert_int_eq(c->policy.reject_failures, 0);
 	ck_assert(has_note(c, "RejectFailures no: OpenDMARC's default"));
+	ck_assert_int_eq(c->policy.no_hold, 1);
+	ck_assert(has_note(c, "HoldQuarantined no: OpenDMARC's default"));
 	ck_assert(has_note(c, ":2: SyslogSuccess ignored"));
 	ck_assert(has_note(c, ":7: UMask ignored"));
 	ck_assert(has_note(c, ":11: On-BadSignature ignored: a DKIM failure"));

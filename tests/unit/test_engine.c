@@ -18,11 +18,14 @@ static struct ma_engine *engine;
 
 /* make_engine - offline engine with a small zone */
 static struct ma_engine *
-make_engine(int reject_failures)
+make_engine_ext(int reject_failures, int no_hold, int no_sign,
+		char **trusted)
 {
 	static const char *const zone[] = {
 		"example.org. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"",
 		"_dmarc.example.org. 300 IN TXT \"v=DMARC1; p=reject\"",
+		"q.example.org. 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"",
+		"_dmarc.q.example.org. 300 IN TXT \"v=DMARC1; p=quarantine\"",
 	};
 	struct ma_dns_options o;
 	struct ma_policy_config cfg;
@@ -46,10 +49,20 @@ make_engine(int reject_failures)
 	cfg.auth_is_internal = 1;
 	cfg.remove_forged_ar = 1;
 	cfg.dkim_min_key_bits = 1024;
+	cfg.no_hold = no_hold;
+	cfg.no_sign = no_sign;
+	cfg.trusted_authserv_ids = trusted;
 	ck_assert_int_eq(ma_cidr_list_add(&cfg.internal_hosts, "127.0.0.0/8"), MA_OK);
 	ck_assert_msg(ma_engine_new(&cfg, dns, NULL, &e, err, sizeof(err)) == MA_OK, "%s", err);
 	ma_cidr_list_clear(&cfg.internal_hosts);
 	return (e);
+}
+
+/* make_engine - the common engine: example.org p=reject */
+static struct ma_engine *
+make_engine(int reject_failures)
+{
+	return (make_engine_ext(reject_failures, 0, 0, NULL));
 }
 
 static void
@@ -141,6 +154,102 @@ START_TEST(test_monitor_mode_accepts)
 	ma_msg_free(&m);
 	ma_session_free(&s);
 	ma_engine_unref(&mon);
+}
+END_TEST
+
+/* judge - a message from client ip with From a@domain; NULL: Mode passes it */
+static const struct ma_verdict *
+judge(struct ma_engine *e, const char *ip, const char *from_domain,
+      const char *ar, struct ma_session **sp, struct ma_msg **mp)
+{
+	const struct ma_verdict *v;
+	struct ma_ip a;
+	char	from[128];
+
+	*sp = ma_session_new(e, NULL, NULL);
+	ma_ip_parse(ip, &a);
+	ma_session_set_client_ip(*sp, &a);
+	*mp = ma_msg_new(*sp, "<a@example.org>", 15);
+	snprintf(from, sizeof(from), " a@%s", from_domain);
+	if (ar != NULL)
+		HDR(*mp, "Authentication-Results", ar);
+	HDR(*mp, "From", from);
+	if (ma_msg_passes(*mp))
+		return (NULL);
+	ck_assert_int_eq(ma_msg_eom(*mp, &v), MA_OK);
+	return (v);
+}
+
+START_TEST(test_hold_quarantined)
+{
+	struct ma_engine *hold = make_engine_ext(1, 0, 0, NULL);
+	struct ma_engine *nohold = make_engine_ext(1, 1, 0, NULL);
+	struct ma_session *s;
+	struct ma_msg *m;
+	const struct ma_verdict *v;
+
+	v = judge(hold, "198.51.100.7", "q.example.org", NULL, &s, &m);
+	ck_assert_int_eq(v->dmarc->result, MA_DMARC_FAIL);
+	ck_assert_int_eq(v->action, MA_ACTION_QUARANTINE);
+	ma_msg_free(&m);
+	ma_session_free(&s);
+	/* HoldQuarantined no (OpenDMARC's default): accepted, marked */
+	v = judge(nohold, "198.51.100.7", "q.example.org", NULL, &s, &m);
+	ck_assert_int_eq(v->action, MA_ACTION_ACCEPT);
+	ck_assert_ptr_nonnull(strstr(v->log_line, "would=quarantine"));
+	ma_msg_free(&m);
+	ma_session_free(&s);
+	/* p=reject is still rejected */
+	v = judge(nohold, "198.51.100.7", "example.org", NULL, &s, &m);
+	ck_assert_int_eq(v->action, MA_ACTION_REJECT);
+	ma_msg_free(&m);
+	ma_session_free(&s);
+	ma_engine_unref(&hold);
+	ma_engine_unref(&nohold);
+}
+END_TEST
+
+START_TEST(test_trusted_authserv_ids_removed)
+{
+	char   *trusted[] = {"mx-old.example.net", NULL};
+	struct ma_engine *e = make_engine_ext(1, 0, 0, trusted);
+	struct ma_session *s;
+	struct ma_msg *m;
+	const struct ma_verdict *v;
+
+	v = judge(e, "192.0.2.9", "example.org",
+		  " mx-old.example.net; dmarc=pass header.from=example.org",
+		  &s, &m);
+	ck_assert_int_eq(v->action, MA_ACTION_ACCEPT);
+	ck_assert_ptr_nonnull(strstr(v->log_line, "forged_ar_removed=1"));
+	ma_msg_free(&m);
+	ma_session_free(&s);
+	/* another host's results stay */
+	v = judge(e, "192.0.2.9", "example.org",
+		  " mx.other.example; dmarc=pass header.from=example.org",
+		  &s, &m);
+	ck_assert_ptr_null(strstr(v->log_line, "forged_ar_removed"));
+	ma_msg_free(&m);
+	ma_session_free(&s);
+	ma_engine_unref(&e);
+}
+END_TEST
+
+START_TEST(test_mode_passes_a_direction)
+{
+	struct ma_engine *e = make_engine_ext(1, 0, 1, NULL);	/* Mode v */
+	struct ma_session *s;
+	struct ma_msg *m;
+
+	ck_assert_ptr_null(judge(e, "127.0.0.1", "example.org", NULL, &s, &m));
+	ck_assert_int_eq(ma_msg_mode(m), MA_MODE_OUTBOUND);
+	ma_msg_free(&m);
+	ma_session_free(&s);
+	ck_assert_ptr_nonnull(judge(e, "198.51.100.7", "example.org", NULL, &s,
+				    &m));
+	ma_msg_free(&m);
+	ma_session_free(&s);
+	ma_engine_unref(&e);
 }
 END_TEST
 
@@ -278,6 +387,9 @@ main(void)
 	tcase_add_test(tc, test_forged_spf_fail_rejected_rfc9989);
 	tcase_add_test(tc, test_spf_pass_aligned_accepted);
 	tcase_add_test(tc, test_monitor_mode_accepts);
+	tcase_add_test(tc, test_hold_quarantined);
+	tcase_add_test(tc, test_trusted_authserv_ids_removed);
+	tcase_add_test(tc, test_mode_passes_a_direction);
 	tcase_add_test(tc, test_forged_ar_deleted_highest_first_rfc8601_s5);
 	tcase_add_test(tc, test_internal_and_authenticated_not_judged);
 	tcase_add_test(tc, test_abort_and_many_messages_per_connection);
