@@ -64,7 +64,7 @@ struct compat_key {
 	unsigned from;			/* K, M or both */
 	enum kind kind;
 	const char *native;		/* SET */
-	const char *why;		/* IGN/ERR reason, SET note */
+	const char *why;		/* IGN/ERR reason, SET note, FN: man text */
 	xlate_fn fn;			/* FN */
 };
 
@@ -151,7 +151,7 @@ static const struct compat_key compat[] = {
 	 "supported", NULL},
 	{"FixCRLF", K, IGN, NULL, "line ends are canonicalized as RFC 6376 "
 	 "says", NULL},
-	{"HistoryFile", M, FN, NULL, NULL, history_file},
+	{"HistoryFile", M, FN, NULL, "ReportHistory yes: evaluations go to ReportDatabase", history_file},
 	{"HoldQuarantinedMessages", M, SET, "HoldQuarantined", NULL, NULL},
 	{"IdentityHeader", K, IGN, NULL, "mailauthd never signs with i=",
 	 NULL},
@@ -170,7 +170,7 @@ static const struct compat_key compat[] = {
 	 "from DMARC; remove the key (or keep OpenDMARC) -- mail to them would "
 	 "be judged by the sender's policy", NULL},
 	{"IgnoreMalformedMail", K, IGN, NULL, WHY_HEADERS, NULL},
-	{"Include", K, FN, NULL, NULL, include},
+	{"Include", K, FN, NULL, "the file is read in place (4 levels at most)", include},
 	{"KeepAuthResults", K, IGN, NULL, WHY_AR, NULL},
 	{"KeepTemporaryFiles", K, IGN, NULL, WHY_NOTMP, NULL},
 	{"LDAPAuthMechanism", K, ERR, NULL, "LDAP data sets are not supported: "
@@ -191,7 +191,7 @@ static const struct compat_key compat[] = {
 	 "macro), InternalHosts or SMTP AUTH to mark outbound mail", NULL},
 	{"MaximumHeaders", K, IGN, NULL, "fixed limits: 1 MiB of header "
 	 "block, 1000 fields (beyond them the message is judged without DKIM)", NULL},
-	{"MaximumSignaturesToVerify", K, FN, NULL, NULL, max_signatures},
+	{"MaximumSignaturesToVerify", K, FN, NULL, "MaxSignatures (0, no limit, becomes 100)", max_signatures},
 	{"MaximumSignedBytes", K, IGN, NULL, "mailauthd signs whole bodies, "
 	 "never with l=", NULL},
 	{"MilterDebug", K | M, IGN, NULL, "use LogWhy yes (or -v)", NULL},
@@ -200,19 +200,19 @@ static const struct compat_key compat[] = {
 	{"Mode", K, SET, "Mode", NULL, NULL},
 	{"MTA", K, SET, "SigningDaemons", NULL, NULL},
 	{"MTACommand", K, IGN, NULL, WHY_NOREPORTS, NULL},
-	{"MultipleSignatures", K, FN, NULL, NULL, multiple_signatures},
+	{"MultipleSignatures", K, FN, NULL, "ignored: every SigningTable line that matches signs (as yes)", multiple_signatures},
 	{"MustBeSigned", K, IGN, NULL, WHY_DKIM_ACTION, NULL},
 	{"NoHeaderB", K, IGN, NULL, "mailauthd adds no X-DKIM header", NULL},
 	{"OmitHeaders", K, IGN, NULL, "give the fields to sign with "
 	 "SignHeaders (default: the RFC 6376 5.4.1 set)", NULL},
-	{"On-BadSignature", K, FN, NULL, NULL, on_dkim},
-	{"On-Default", K, FN, NULL, NULL, on_default},
-	{"On-DNSError", K, FN, NULL, NULL, on_dns_error},
-	{"On-InternalError", K, FN, NULL, NULL, on_internal_error},
-	{"On-KeyNotFound", K, FN, NULL, NULL, on_dkim},
-	{"On-NoSignature", K, FN, NULL, NULL, on_dkim},
-	{"On-Security", K, FN, NULL, NULL, on_dkim},
-	{"On-SignatureError", K, FN, NULL, NULL, on_dkim},
+	{"On-BadSignature", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
+	{"On-Default", K, FN, NULL, "TemperrorAction (accept, tempfail) and InternalErrorAction (accept, tempfail, reject) where those are not given", on_default},
+	{"On-DNSError", K, FN, NULL, "TemperrorAction: accept or tempfail (other actions ignored)", on_dns_error},
+	{"On-InternalError", K, FN, NULL, "InternalErrorAction: accept, tempfail or reject (others ignored)", on_internal_error},
+	{"On-KeyNotFound", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
+	{"On-NoSignature", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
+	{"On-Security", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
+	{"On-SignatureError", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
 	{"PeerList", K, ERR, NULL, "mailauthd has no pass-through list: put "
 	 "the hosts in InternalHosts if their mail is yours (it is then "
 	 "signed, not judged), else remove the key", NULL},
@@ -485,5 +485,36 @@ ma_compat_translate(const char *key, const char *value,
 			break;
 		}
 		return;
+	}
+}
+
+/* ma_compat_print_man - every OpenDKIM/OpenDMARC key, for mailauthd.conf(5) */
+void
+ma_compat_print_man(FILE *fp)
+{
+	size_t	i;
+
+	for (i = 0; i < N_COMPAT; i++) {
+		const struct compat_key *k = &compat[i];
+
+		fprintf(fp, ".TP\n.B %s\n(%s)\n.br\n", k->name,
+			k->from == (K | M) ? "OpenDKIM, OpenDMARC"
+			: k->from == K ? "OpenDKIM" : "OpenDMARC");
+		switch (k->kind) {
+		case SET:
+			fprintf(fp, "As \\fB%s\\fP%s%s.\n", k->native,
+				k->why ? ": " : "", k->why ? k->why : "");
+			break;
+		case IGN:
+			fprintf(fp, "Ignored: %s.\n", k->why);
+			break;
+		case ERR:
+			fprintf(fp, "Refused (an error): %s.\n", k->why);
+			break;
+		case FN:
+			fprintf(fp, "%c%s.\n", k->why[0] >= 'a' && k->why[0] <= 'z'
+				? k->why[0] - 'a' + 'A' : k->why[0], k->why + 1);
+			break;
+		}
 	}
 }

@@ -4,6 +4,8 @@
 #ifndef MA_CONFIG_COMPAT_H
 #define MA_CONFIG_COMPAT_H
 
+#include <stdio.h>
+
 #include "ma_limits.h"
 
 #define MA_DIALECT_OPENDKIM	1u
@@ -36,6 +38,9 @@ struct ma_compat_default {
 };
 
 extern const struct ma_compat_default ma_compat_defaults[];
+
+/* ma_compat_print_man - roff list of every foreign key (mailauthd.conf(5)) */
+void	ma_compat_print_man(FILE *fp);
 
 /* ma_compat_translate - fill r for an OpenDKIM/OpenDMARC key */
 void	ma_compat_translate(const char *key, const char *value,
