@@ -30,6 +30,15 @@
  *	libopendkim. libopendkim fetches one key per d=/s= pair per message;
  *	later signatures with the pair share what our lookup saw.
  *
+ *	At eoh the library gets one more field, LIB_GUARD_FIELD, after the
+ *	message's own: libopendkim 2.11 (dkim_canon_selecthdrs) writes one
+ *	pointer past the end of an array of one slot per field when an h=
+ *	list names every field it holds and then one more, which corrupts
+ *	the heap (glibc aborts; a remote crash). The guard's name holds a
+ *	space, which no h= entry can (the library deletes white space from
+ *	tag values), so no h= list selects it, no hash covers it, and the
+ *	array always has a slot to spare. See doc/robustness.md.
+ *
  *	Results (RFC 8601 2.7.1), first match wins:
  *	neutral "syntax: ..." (tag-list, v= missing or not 1, missing or
  *	empty required tags, unknown algorithm, bad t=/x=, x= before t=,
@@ -102,6 +111,8 @@
 						 * checks out of the way
 						 * (200 years overflowed) */
 #define KEY_NAME_MAX	512	/* selector._domainkey.domain */
+/* a field no h= can select (see DESCRIPTION); fed to libopendkim last */
+#define LIB_GUARD_FIELD	"Mailauth Guard: not nameable in h="
 
 struct ma_dkim_verifier {
 	DKIM_LIB *lib;
@@ -575,6 +586,15 @@ ma_dkim_verify_eoh(struct ma_dkim_verify *dv)
 	dv->state = ST_BODY;
 	if (dv->n_sigs == 0 || dv->lib_dead)
 		return (MA_OK);
+	/* the guard field first: dkim_eoh() must never run without it */
+	ds = dkim_header(dv->dkim, (unsigned char *) LIB_GUARD_FIELD,
+			 sizeof(LIB_GUARD_FIELD) - 1);
+	if (ds != DKIM_STAT_OK) {
+		dv->lib_dead = 1;
+		dv->lib_why = "verification error";
+		dv->lib_result = MA_DKIM_TEMPERROR;
+		return (ds == DKIM_STAT_NORESOURCE ? MA_ERR_NOMEM : MA_OK);
+	}
 	ds = dkim_eoh(dv->dkim);
 	switch (ds) {
 	case DKIM_STAT_OK:
