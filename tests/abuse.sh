@@ -47,15 +47,7 @@ for f in "$MAD" "$ABUSE"; do
 	[ -x "$f" ] || { fail build "$f not built"; finish; }
 done
 
-D=$(mktemp -d /tmp/mailauth-abuse.XXXXXX) || exit 1
-MAD_PID=''
-cleanup() {
-	[ -n "$MAD_PID" ] && kill -9 "$MAD_PID" 2>/dev/null
-	if [ "${KEEP:-0}" = 1 ]; then echo "abuse.sh: kept $D"; else rm -rf "$D"; fi
-}
-trap cleanup EXIT
-
-$PY "$TOP/tests/bench/load_data.py" "$D" >/dev/null || { fail data "load_data.py failed"; finish; }
+mad_workdir abuse || { fail data "load_data.py failed"; finish; }
 SOCK=$D/mailauthd.sock
 cat >"$D/mailauthd.conf" <<EOF
 # tests/abuse.sh

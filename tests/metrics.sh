@@ -95,15 +95,7 @@ for f in "$MAD" "$LOADGEN"; do
 	[ -x "$f" ] || { fail build "$f not built"; finish; }
 done
 
-D=$(mktemp -d /tmp/mailauth-metrics.XXXXXX) || exit 1
-MAD_PID=''
-cleanup() {
-	[ -n "$MAD_PID" ] && kill -9 "$MAD_PID" 2>/dev/null
-	if [ "${KEEP:-0}" = 1 ]; then echo "metrics.sh: kept $D"; else rm -rf "$D"; fi
-}
-trap cleanup EXIT
-
-$PY "$TOP/tests/bench/load_data.py" "$D" >/dev/null || { fail data "load_data.py failed"; finish; }
+mad_workdir metrics || { fail data "load_data.py failed"; finish; }
 MPORT=$(port) || { fail data "no free port"; finish; }
 URL=http://127.0.0.1:$MPORT
 SOCK=$D/mailauthd.sock

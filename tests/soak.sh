@@ -64,15 +64,7 @@ for f in "$MAD" "$LOADGEN"; do
 done
 $PY -c 'import dkim' 2>/dev/null || { fail data "python3-dkim missing"; finish; }
 
-D=$(mktemp -d /tmp/mailauth-soak.XXXXXX) || exit 1
-MAD_PID=''
-cleanup() {
-	[ -n "$MAD_PID" ] && kill -9 "$MAD_PID" 2>/dev/null
-	if [ "${KEEP:-0}" = 1 ]; then echo "soak.sh: kept $D"; else rm -rf "$D"; fi
-}
-trap cleanup EXIT
-
-$PY "$TOP/tests/bench/load_data.py" "$D" >/dev/null || { fail data "load_data.py failed"; finish; }
+mad_workdir soak || { fail data "load_data.py failed"; finish; }
 for i in 1 2; do
 	sed 's/newsletter@signer\.example/dual@signer.example/g' \
 		"$D/msg/sign-$((i + 2)).eml" >"$D/msg/sign-dual-$i.eml"

@@ -378,6 +378,23 @@ mad_start() {
 	wait_tcp "$MILTER_PORT"
 }
 
+# mad_workdir NAME - $D: a private directory holding the
+# tests/bench/load_data.py data set (keys, zone file, messages); removed
+# at exit unless KEEP=1, and a daemon left in $MAD_PID is killed then.
+# Status 1 when the data could not be made.
+mad_workdir() {
+	D=$(mktemp -d "/tmp/mailauth-$1.XXXXXX") || exit 1
+	MAD_PID=''
+	MAD_WORKDIR_NAME=$1
+	trap mad_workdir_cleanup EXIT
+	$PY "$TOP/tests/bench/load_data.py" "$D" >/dev/null
+}
+mad_workdir_cleanup() {
+	[ -n "$MAD_PID" ] && kill -9 "$MAD_PID" 2>/dev/null
+	if [ "${KEEP:-0}" = 1 ]; then echo "$MAD_WORKDIR_NAME.sh: kept $D"
+	else rm -rf "$D"; fi
+}
+
 # mad_term [PID] - SIGTERM mailauthd (PID, default MAD_PID) and wait for
 # it (bounded); MAD_RC: its exit status, or "timeout"
 mad_term() {
