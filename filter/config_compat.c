@@ -197,7 +197,6 @@ static const struct compat_key compat[] = {
 	{"MilterDebug", K | M, IGN, NULL, "use LogWhy yes (or -v)", NULL},
 	{"Minimum", K, IGN, NULL, "signatures with l= are verified as "
 	 "RFC 6376 says", NULL},
-	{"Mode", K, SET, "Mode", NULL, NULL},
 	{"MTA", K, SET, "SigningDaemons", NULL, NULL},
 	{"MTACommand", K, IGN, NULL, WHY_NOREPORTS, NULL},
 	{"MultipleSignatures", K, FN, NULL, "ignored: every SigningTable line that matches signs (as yes)", multiple_signatures},
