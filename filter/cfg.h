@@ -109,6 +109,10 @@ enum ma_status ma_config_load_keys(const struct ma_config *c,
 /* ma_config_free - free, clear *cp; takes NULL */
 void	ma_config_free(struct ma_config **cp);
 
+/* ma_config_split_listen - "ADDR:PORT"/"[ADDR6]:PORT" (MetricsListen) */
+int	ma_config_split_listen(const char *s, char *addr, size_t size,
+			       const char **port);
+
 /* ma_config_print - every key with its value, as a config file (-n -v) */
 void	ma_config_print(const struct ma_config *c, FILE *fp);
 

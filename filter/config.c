@@ -391,36 +391,47 @@ parse_action(const char *s, enum ma_action *out)
 	return (0);
 }
 
-/* parse_listen - "ADDR:PORT" or "[ADDR6]:PORT", numeric address */
+/*
+ * ma_config_split_listen - "ADDR:PORT" or "[ADDR6]:PORT" into addr (size
+ * bytes, NUL-terminated) and *port (the rest of s); -1 when malformed
+ */
+int
+ma_config_split_listen(const char *s, char *addr, size_t size,
+		       const char **port)
+{
+	const char *end;
+	size_t	len;
+
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return (-1);
+		s++;
+		*port = end + 2;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL)
+			return (-1);
+		*port = end + 1;
+	}
+	len = (size_t) (end - s);
+	if (len == 0 || len >= size || **port == '\0')
+		return (-1);
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	return (0);
+}
+
+/* parse_listen - MetricsListen: a numeric address and a port 1..65535 */
 static int
 parse_listen(const char *s)
 {
-	const char *colon;
-	unsigned port;
+	const char *port;
+	unsigned n;
 	char	addr[64];
-	size_t	alen;
 	struct ma_ip ip;
 
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (close == NULL || close[1] != ':')
-			return (-1);
-		alen = (size_t) (close - s - 1);
-		s++;
-		colon = close + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return (-1);
-		alen = (size_t) (colon - s);
-	}
-	if (alen == 0 || alen >= sizeof(addr))
-		return (-1);
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (ma_ip_parse(addr, &ip) != MA_OK)
-		return (-1);
-	if (parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
+	if (ma_config_split_listen(s, addr, sizeof(addr), &port) < 0
+	    || ma_ip_parse(addr, &ip) != MA_OK
+	    || parse_uint(port, 65535, &n) < 0 || n == 0)
 		return (-1);
 	return (0);
 }

@@ -63,6 +63,7 @@
 
 #include <mailauth/log.h>
 
+#include "cfg.h"
 #include "metrics.h"
 
 #define METRICS_CONNS		8	/* scrapers at once */
@@ -165,34 +166,6 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	return (reply_metrics(conn));
 }
 
-/*
- * split_listen - "ADDR:PORT" or "[ADDR6]:PORT" into addr (size bytes)
- * and the port text; -1 when malformed
- */
-static int
-split_listen(const char *s, char *addr, size_t size, const char **port)
-{
-	const char *end;
-	size_t	len;
-
-	if (*s == '[') {
-		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
-			return (-1);
-		s++;
-		*port = end + 2;
-	} else {
-		if ((end = strrchr(s, ':')) == NULL)
-			return (-1);
-		*port = end + 1;
-	}
-	len = (size_t) (end - s);
-	if (len == 0 || len >= size || **port == '\0')
-		return (-1);
-	memcpy(addr, s, len);
-	addr[len] = '\0';
-	return (0);
-}
-
 /* listen_on - a listening TCP socket on listen; -1 with err */
 static int
 listen_on(const char *listen_spec, char *err, size_t errlen,
@@ -204,7 +177,7 @@ listen_on(const char *listen_spec, char *err, size_t errlen,
 	int	fd, on = 1, rc;
 
 	*st = MA_ERR_SYNTAX;
-	if (split_listen(listen_spec, addr, sizeof(addr), &port) < 0) {
+	if (ma_config_split_listen(listen_spec, addr, sizeof(addr), &port) < 0) {
 		snprintf(err, errlen, "%s: not ADDR:PORT or [ADDR6]:PORT",
 			 listen_spec);
 		return (-1);
