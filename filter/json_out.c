@@ -39,6 +39,7 @@ ma_json_log_line(const char *qid, const char *line)
 	while (*p != '\0') {
 		char	key[64];
 		size_t	klen;
+		json_object *v;
 
 		p += strspn(p, " ");
 		if (*p == '\0')
@@ -52,18 +53,16 @@ ma_json_log_line(const char *qid, const char *line)
 		}
 		memcpy(key, p, klen);
 		key[klen] = '\0';
-		{
-			json_object *v = eq ? json_object_new_string_len(eq + 1,
-			    (int) (e - eq - 1)) : json_object_new_boolean(1);
-
-			if (strcmp(key, "dkim") == 0) {
-				if (dkim == NULL) {
-					dkim = json_object_new_array();
-					json_object_object_add(o, "dkim", dkim);
-				}
-				json_object_array_add(dkim, v);
-			} else
-				json_object_object_add(o, key, v);
+		v = eq ? json_object_new_string_len(eq + 1, (int) (e - eq - 1))
+		    : json_object_new_boolean(1);
+		if (strcmp(key, "dkim") != 0)
+			json_object_object_add(o, key, v);
+		else {
+			if (dkim == NULL) {
+				dkim = json_object_new_array();
+				json_object_object_add(o, "dkim", dkim);
+			}
+			json_object_array_add(dkim, v);
 		}
 		p = e;
 	}

@@ -498,13 +498,11 @@ apply_action(struct ma_mconn *ctx, const struct milter_conn *c,
 	return (on_error(ctx, c, 1));
 }
 
-/* log_verdict - the one line per message, key=value or JSON (LogFormat) */
+/* log_message - the one line per message, key=value or JSON (LogFormat) */
 static void
-log_verdict(const struct milter_conn *c, const struct ma_verdict *v)
+log_message(const struct milter_conn *c, const char *line)
 {
 	const char *qid = c->qid[0] ? c->qid : "NOQUEUE";
-	const char *line = v->log_line != NULL ? v->log_line
-	    : ma_action_str(v->action);
 	char   *json;
 
 	if (!__atomic_load_n(&log_json, __ATOMIC_RELAXED)) {
@@ -531,18 +529,14 @@ xxfi_eom(struct ma_mconn *ctx)
 	if (c == NULL)
 		return (on_error(ctx, NULL, 1));
 	if (c->msg == NULL && c->passing) {
-		struct ma_verdict pass;
 		char	line[QID_MAX + 64];
 
 		conn_qid(ctx, c);
-		memset(&pass, 0, sizeof(pass));
-		pass.action = MA_ACTION_ACCEPT;
 		(void) snprintf(line, sizeof(line), "qid=%s mode=%s "
 				"passed=Mode action=accept",
 				c->qid[0] ? c->qid : "NOQUEUE",
 				c->mode == MA_MODE_OUTBOUND ? "outbound" : "verify");
-		pass.log_line = line;
-		log_verdict(c, &pass);
+		log_message(c, line);
 		ma_metrics_message(c->mode, MA_ACTION_ACCEPT);
 		ma_metrics_message_done(c->t_mail);
 		conn_msg_end(c);
@@ -568,7 +562,8 @@ xxfi_eom(struct ma_mconn *ctx)
 		    || v->action == MA_ACTION_QUARANTINE)
 			apply_headers(ctx, c, v);
 		r = apply_action(ctx, c, v);
-		log_verdict(c, v);
+		log_message(c, v->log_line != NULL ? v->log_line
+			    : ma_action_str(v->action));
 		/* queued, never waits for the database */
 		if (v->report_row != NULL && report_store != NULL)
 			(void) ma_report_store_append(report_store, v->report_row);
