@@ -85,6 +85,16 @@ struct compat_key {
 #define WHY_HEADERS "mailauthd's header checks are fixed (RFC 5322 parse, " \
 		"bounded); a malformed message is judged, never dropped"
 #define WHY_UNUSED "this OpenDKIM feature does not exist in mailauthd"
+#define WHY_EXEMPT_FROM "mailauthd cannot exempt sender domains from DMARC; " \
+		"remove the key (or keep OpenDMARC) -- mail from those domains " \
+		"would be judged by their policy"
+#define WHY_LUA	"Lua policy scripts are not supported"
+#define WHY_RESIGN "mailauthd signs outbound mail only (InternalHosts, " \
+		"SigningDaemons, SMTP AUTH)"
+#define WHY_SENDER "the signing domain is the From field's " \
+		"(RFC 5322.From, as DMARC needs)"
+#define WHY_NO_I "mailauthd never signs with i="
+#define WHY_VBR	"VBR (RFC 5518) is not supported"
 
 static void on_dns_error(const char *, struct ma_compat_result *);
 static void on_internal_error(const char *, struct ma_compat_result *);
@@ -127,12 +137,8 @@ static const struct compat_key compat[] = {
 	{"DNSConnect", K, IGN, NULL, WHY_RESOLVER, NULL},
 	{"DomainKeysCompat", K, IGN, NULL, "DomainKeys (RFC 4870) is not "
 	 "verified; it is historic", NULL},
-	{"DomainWhitelist", M, ERR, NULL, "mailauthd cannot exempt sender "
-	 "domains from DMARC; remove the key (or keep OpenDMARC) -- mail from "
-	 "those domains would be judged by their policy", NULL},
-	{"DomainWhitelistFile", M, ERR, NULL, "mailauthd cannot exempt sender "
-	 "domains from DMARC; remove the key (or keep OpenDMARC) -- mail from "
-	 "those domains would be judged by their policy", NULL},
+	{"DomainWhitelist", M, ERR, NULL, WHY_EXEMPT_FROM, NULL},
+	{"DomainWhitelistFile", M, ERR, NULL, WHY_EXEMPT_FROM, NULL},
 	{"DomainWhitelistSize", M, IGN, NULL, WHY_UNUSED, NULL},
 	{"DontSignMailTo", K, IGN, NULL, "mailauthd signs outbound mail to "
 	 "every recipient; a signature never blocks delivery", NULL},
@@ -147,15 +153,15 @@ static const struct compat_key compat[] = {
 	{"FailureReportsBcc", M, IGN, NULL, WHY_NOREPORTS, NULL},
 	{"FailureReportsOnNone", M, IGN, NULL, WHY_NOREPORTS, NULL},
 	{"FailureReportsSentBy", M, IGN, NULL, WHY_NOREPORTS, NULL},
-	{"FinalPolicyScript", K, IGN, NULL, "Lua policy scripts are not "
-	 "supported", NULL},
+	{"FinalPolicyScript", K, IGN, NULL, WHY_LUA, NULL},
 	{"FixCRLF", K, IGN, NULL, "line ends are canonicalized as RFC 6376 "
 	 "says", NULL},
-	{"HistoryFile", M, FN, NULL, "ReportHistory yes: evaluations go to ReportDatabase", history_file},
+	{"HistoryFile", M, FN, NULL, "ReportHistory yes: evaluations go to "
+	 "ReportDatabase", history_file},
 	{"HoldQuarantinedMessages", M, SET, "HoldQuarantined", NULL, NULL},
-	{"IdentityHeader", K, IGN, NULL, "mailauthd never signs with i=",
+	{"IdentityHeader", K, IGN, NULL, WHY_NO_I,
 	 NULL},
-	{"IdentityHeaderRemove", K, IGN, NULL, "mailauthd never signs with i=",
+	{"IdentityHeaderRemove", K, IGN, NULL, WHY_NO_I,
 	 NULL},
 	{"IgnoreAuthenticatedClients", M, SET, "AuthenticatedClientsInternal",
 	 "mail from SMTP-authenticated clients is outbound: not judged, and "
@@ -163,14 +169,13 @@ static const struct compat_key compat[] = {
 	{"IgnoreHosts", M, SET, "InternalHosts", "mail from these hosts is "
 	 "outbound: not judged, and signed when a key matches (the lists of "
 	 "InternalHosts and IgnoreHosts add up)", NULL},
-	{"IgnoreMailFrom", M, ERR, NULL, "mailauthd cannot exempt sender "
-	 "domains from DMARC; remove the key (or keep OpenDMARC) -- mail from "
-	 "those domains would be judged by their policy", NULL},
+	{"IgnoreMailFrom", M, ERR, NULL, WHY_EXEMPT_FROM, NULL},
 	{"IgnoreMailTo", M, ERR, NULL, "mailauthd cannot exempt recipients "
 	 "from DMARC; remove the key (or keep OpenDMARC) -- mail to them would "
 	 "be judged by the sender's policy", NULL},
 	{"IgnoreMalformedMail", K, IGN, NULL, WHY_HEADERS, NULL},
-	{"Include", K, FN, NULL, "the file is read in place (4 levels at most)", include},
+	{"Include", K, FN, NULL, "the file is read in place (4 levels at "
+	 "most)", include},
 	{"KeepAuthResults", K, IGN, NULL, WHY_AR, NULL},
 	{"KeepTemporaryFiles", K, IGN, NULL, WHY_NOTMP, NULL},
 	{"LDAPAuthMechanism", K, ERR, NULL, "LDAP data sets are not supported: "
@@ -190,8 +195,10 @@ static const struct compat_key compat[] = {
 	{"MacroList", K, IGN, NULL, "use SigningDaemons (the {daemon_name} "
 	 "macro), InternalHosts or SMTP AUTH to mark outbound mail", NULL},
 	{"MaximumHeaders", K, IGN, NULL, "fixed limits: 1 MiB of header "
-	 "block, 1000 fields (beyond them the message is judged without DKIM)", NULL},
-	{"MaximumSignaturesToVerify", K, FN, NULL, "MaxSignatures (0, no limit, becomes 100)", max_signatures},
+	 "block, 1000 fields (beyond them the message is judged without "
+	 "DKIM)", NULL},
+	{"MaximumSignaturesToVerify", K, FN, NULL, "MaxSignatures (0, no "
+	 "limit, becomes 100)", max_signatures},
 	{"MaximumSignedBytes", K, IGN, NULL, "mailauthd signs whole bodies, "
 	 "never with l=", NULL},
 	{"MilterDebug", K | M, IGN, NULL, "use LogWhy yes (or -v)", NULL},
@@ -199,15 +206,20 @@ static const struct compat_key compat[] = {
 	 "RFC 6376 says", NULL},
 	{"MTA", K, SET, "SigningDaemons", NULL, NULL},
 	{"MTACommand", K, IGN, NULL, WHY_NOREPORTS, NULL},
-	{"MultipleSignatures", K, FN, NULL, "ignored: every SigningTable line that matches signs (as yes)", multiple_signatures},
+	{"MultipleSignatures", K, FN, NULL, "ignored: every SigningTable line "
+	 "that matches signs (as yes)", multiple_signatures},
 	{"MustBeSigned", K, IGN, NULL, WHY_DKIM_ACTION, NULL},
 	{"NoHeaderB", K, IGN, NULL, "mailauthd adds no X-DKIM header", NULL},
 	{"OmitHeaders", K, IGN, NULL, "give the fields to sign with "
 	 "SignHeaders (default: the RFC 6376 5.4.1 set)", NULL},
 	{"On-BadSignature", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
-	{"On-Default", K, FN, NULL, "TemperrorAction (accept, tempfail) and InternalErrorAction (accept, tempfail, reject) where those are not given", on_default},
-	{"On-DNSError", K, FN, NULL, "TemperrorAction: accept or tempfail (other actions ignored)", on_dns_error},
-	{"On-InternalError", K, FN, NULL, "InternalErrorAction: accept, tempfail or reject (others ignored)", on_internal_error},
+	{"On-Default", K, FN, NULL, "TemperrorAction (accept, tempfail) and "
+	 "InternalErrorAction (accept, tempfail, reject) where those are not "
+	 "given", on_default},
+	{"On-DNSError", K, FN, NULL, "TemperrorAction: accept or tempfail "
+	 "(other actions ignored)", on_dns_error},
+	{"On-InternalError", K, FN, NULL, "InternalErrorAction: accept, "
+	 "tempfail or reject (others ignored)", on_internal_error},
 	{"On-KeyNotFound", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
 	{"On-NoSignature", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
 	{"On-Security", K, FN, NULL, "ignored: " WHY_DKIM_ACTION, on_dkim},
@@ -240,22 +252,16 @@ static const struct compat_key compat[] = {
 	{"ReportCommand", M, IGN, NULL, WHY_NOREPORTS, NULL},
 	{"RequestReports", K, IGN, NULL, WHY_NOREPORTS, NULL},
 	{"RequiredHeaders", K | M, IGN, NULL, WHY_HEADERS, NULL},
-	{"ResignAll", K, IGN, NULL, "mailauthd signs outbound mail only "
-	 "(InternalHosts, SigningDaemons, SMTP AUTH)", NULL},
-	{"ResignMailTo", K, IGN, NULL, "mailauthd signs outbound mail only "
-	 "(InternalHosts, SigningDaemons, SMTP AUTH)", NULL},
+	{"ResignAll", K, IGN, NULL, WHY_RESIGN, NULL},
+	{"ResignMailTo", K, IGN, NULL, WHY_RESIGN, NULL},
 	{"ResolverConfiguration", K, IGN, NULL, WHY_RESOLVER, NULL},
 	{"ResolverTracing", K, IGN, NULL, "use LogWhy yes", NULL},
-	{"ScreenPolicyScript", K, IGN, NULL, "Lua policy scripts are not "
-	 "supported", NULL},
+	{"ScreenPolicyScript", K, IGN, NULL, WHY_LUA, NULL},
 	{"SelectCanonicalizationHeader", K, IGN, NULL, WHY_UNUSED, NULL},
-	{"SenderHeaders", K, IGN, NULL, "the signing domain is the From "
-	 "field's (RFC 5322.From, as DMARC needs)", NULL},
-	{"SenderMacro", K, IGN, NULL, "the signing domain is the From "
-	 "field's (RFC 5322.From, as DMARC needs)", NULL},
+	{"SenderHeaders", K, IGN, NULL, WHY_SENDER, NULL},
+	{"SenderMacro", K, IGN, NULL, WHY_SENDER, NULL},
 	{"SendReports", K, IGN, NULL, WHY_NOREPORTS, NULL},
-	{"SetupPolicyScript", K, IGN, NULL, "Lua policy scripts are not "
-	 "supported", NULL},
+	{"SetupPolicyScript", K, IGN, NULL, WHY_LUA, NULL},
 	{"SignatureAlgorithm", K, IGN, NULL, "the algorithm follows the key: "
 	 "rsa-sha256 or ed25519-sha256 (RFC 8301, RFC 8463)", NULL},
 	{"SMTPURI", K, IGN, NULL, WHY_NOREPORTS, NULL},
@@ -290,15 +296,11 @@ static const struct compat_key compat[] = {
 	{"UnboundConfigFile", K, IGN, NULL, WHY_RESOLVER, NULL},
 	{"UnprotectedKey", K, IGN, NULL, "keys without DNSSEC are used, as "
 	 "OpenDKIM's default", NULL},
-	{"VBR-Certifiers", K, IGN, NULL, "VBR (RFC 5518) is not supported",
-	 NULL},
-	{"VBR-PurgeFields", K, IGN, NULL, "VBR (RFC 5518) is not supported",
-	 NULL},
-	{"VBR-TrustedCertifiers", K, IGN, NULL,
-	 "VBR (RFC 5518) is not supported", NULL},
-	{"VBR-TrustedCertifiersOnly", K, IGN, NULL,
-	 "VBR (RFC 5518) is not supported", NULL},
-	{"VBR-Type", K, IGN, NULL, "VBR (RFC 5518) is not supported", NULL},
+	{"VBR-Certifiers", K, IGN, NULL, WHY_VBR, NULL},
+	{"VBR-PurgeFields", K, IGN, NULL, WHY_VBR, NULL},
+	{"VBR-TrustedCertifiers", K, IGN, NULL, WHY_VBR, NULL},
+	{"VBR-TrustedCertifiersOnly", K, IGN, NULL, WHY_VBR, NULL},
+	{"VBR-Type", K, IGN, NULL, WHY_VBR, NULL},
 	{"WeakSyntaxChecks", K, IGN, NULL, WHY_HEADERS, NULL},
 };
 
